@@ -1,0 +1,122 @@
+//! The float abstraction: the schedules are generic over `f32` (firmware) and `f64` (host).
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point type the schedules can compute in: `f32` or `f64`.
+///
+/// The transcendental functions come from [`libm`], so results do not depend on
+/// the platform's math library. Sealed: only `f32` and `f64` implement it.
+pub trait Float:
+    sealed::Sealed
+    + Copy
+    + Debug
+    + Display
+    + PartialEq
+    + PartialOrd
+    + Default
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// 2.
+    const TWO: Self;
+    /// π.
+    const PI: Self;
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Converts a step count (exact for `f64`; rounded to nearest for `f32` above 2^24).
+    fn from_u32(x: u32) -> Self;
+    /// Cosine (radians).
+    fn cos(self) -> Self;
+    /// e^x.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// `self` raised to `e`.
+    fn powf(self, e: Self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// Largest integer not greater than `self`.
+    fn floor(self) -> Self;
+    /// `true` unless NaN or ±∞.
+    fn is_finite(self) -> bool;
+    /// `true` for NaN.
+    fn is_nan(self) -> bool;
+}
+
+macro_rules! impl_float {
+    ($t:ty, $cos:path, $exp:path, $ln:path, $pow:path, $floor:path, $pi:expr) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const TWO: Self = 2.0;
+            const PI: Self = $pi;
+            #[inline]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline]
+            fn from_u32(x: u32) -> Self {
+                x as $t
+            }
+            #[inline]
+            fn cos(self) -> Self {
+                $cos(self)
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                $ln(self)
+            }
+            #[inline]
+            fn powf(self, e: Self) -> Self {
+                $pow(self, e)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                if self < 0.0 {
+                    -self
+                } else {
+                    self
+                }
+            }
+            #[inline]
+            fn floor(self) -> Self {
+                $floor(self)
+            }
+            #[inline]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+        }
+    };
+}
+
+impl_float!(f32, libm::cosf, libm::expf, libm::logf, libm::powf, libm::floorf, core::f32::consts::PI);
+impl_float!(f64, libm::cos, libm::exp, libm::log, libm::pow, libm::floor, core::f64::consts::PI);

@@ -1,0 +1,1 @@
+//! The onecycle host trainer: data, models, training loop and the `onecycle` CLI.
