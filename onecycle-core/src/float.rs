@@ -43,6 +43,8 @@ pub trait Float:
     fn from_u32(x: u32) -> Self;
     /// Cosine (radians).
     fn cos(self) -> Self;
+    /// Sine (radians).
+    fn sin(self) -> Self;
     /// e^x.
     fn exp(self) -> Self;
     /// Natural logarithm.
@@ -60,7 +62,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $cos:path, $exp:path, $ln:path, $pow:path, $floor:path, $pi:expr) => {
+    ($t:ty, $cos:path, $sin:path, $exp:path, $ln:path, $pow:path, $floor:path, $pi:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -81,6 +83,10 @@ macro_rules! impl_float {
             #[inline]
             fn cos(self) -> Self {
                 $cos(self)
+            }
+            #[inline]
+            fn sin(self) -> Self {
+                $sin(self)
             }
             #[inline]
             fn exp(self) -> Self {
@@ -118,5 +124,23 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, libm::cosf, libm::expf, libm::logf, libm::powf, libm::floorf, core::f32::consts::PI);
-impl_float!(f64, libm::cos, libm::exp, libm::log, libm::pow, libm::floor, core::f64::consts::PI);
+impl_float!(
+    f32,
+    libm::cosf,
+    libm::sinf,
+    libm::expf,
+    libm::logf,
+    libm::powf,
+    libm::floorf,
+    core::f32::consts::PI
+);
+impl_float!(
+    f64,
+    libm::cos,
+    libm::sin,
+    libm::exp,
+    libm::log,
+    libm::pow,
+    libm::floor,
+    core::f64::consts::PI
+);

@@ -6,5 +6,20 @@
 
 mod fmt;
 
+pub mod anneal;
+pub mod baseline;
+pub mod error;
+pub mod fast_f32;
+pub mod finder;
 pub mod float;
+pub mod preset;
+pub mod schedule;
+
+pub use anneal::{Anneal, ParseAnnealError};
+pub use error::ConfigError;
+pub use finder::{FinderError, Method, RangeTest, RangeTestConfig};
 pub use float::Float;
+pub use preset::{ParsePresetError, Preset};
+pub use schedule::{
+    Convention, FinalDivOf, MomentumRange, OneCycle, OneCycleConfig, Phases, Schedule, Steps,
+};

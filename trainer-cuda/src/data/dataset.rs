@@ -1,0 +1,190 @@
+//! In-memory data sets: normalised `f32` images and `u8` labels.
+
+/// Per-channel normalisation: `x ↦ (x / 255 - mean[c]) / std[c]`.
+///
+/// Computed once on the *training* split and applied to both splits, so that the
+/// test set is seen through the statistics a model was trained with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalization {
+    /// Mean of the pixel values scaled to `[0, 1]`, per channel.
+    pub mean: Vec<f32>,
+    /// Population standard deviation of the scaled values, per channel (`1.0`
+    /// where the channel is constant, so that nothing divides by zero).
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// Statistics of `pixels` (`N × channels × plane` bytes, row-major), computed
+    /// exactly in integers (sums of bytes and of their squares) and converted once.
+    ///
+    /// ```
+    /// use trainer_cuda::data::Normalization;
+    /// // One channel, values 0 and 255: mean 0.5, std 0.5.
+    /// let n = Normalization::from_pixels(&[0, 255], 1, 1);
+    /// assert_eq!((n.mean, n.std), (vec![0.5], vec![0.5]));
+    /// ```
+    #[must_use]
+    pub fn from_pixels(pixels: &[u8], channels: usize, plane: usize) -> Self {
+        let channels = channels.max(1);
+        let mut sum = vec![0u64; channels];
+        let mut sum_sq = vec![0u64; channels];
+        let mut count = vec![0u64; channels];
+        if plane > 0 {
+            for (i, chunk) in pixels.chunks(plane).enumerate() {
+                let c = i % channels;
+                for &p in chunk {
+                    sum[c] += u64::from(p);
+                    sum_sq[c] += u64::from(p) * u64::from(p);
+                }
+                count[c] += chunk.len() as u64;
+            }
+        }
+        let mut mean = Vec::with_capacity(channels);
+        let mut std = Vec::with_capacity(channels);
+        for c in 0..channels {
+            if count[c] == 0 {
+                mean.push(0.0);
+                std.push(1.0);
+                continue;
+            }
+            let n = count[c] as f64;
+            let m = sum[c] as f64 / n / 255.0;
+            let var = (sum_sq[c] as f64 / n / (255.0 * 255.0) - m * m).max(0.0);
+            let s = var.sqrt();
+            mean.push(m as f32);
+            std.push(if s > 1e-12 { s as f32 } else { 1.0 });
+        }
+        Self { mean, std }
+    }
+
+    /// Normalises `pixels` (`N × channels × plane`) into `f32`s.
+    #[must_use]
+    pub fn apply(&self, pixels: &[u8], plane: usize) -> Vec<f32> {
+        let channels = self.mean.len().max(1);
+        // One 256-entry table per channel: exact, and the same value for the same byte.
+        let tables: Vec<[f32; 256]> = (0..channels)
+            .map(|c| {
+                let mean = f64::from(self.mean.get(c).copied().unwrap_or(0.0));
+                let std = f64::from(self.std.get(c).copied().unwrap_or(1.0));
+                let mut t = [0f32; 256];
+                for (v, slot) in t.iter_mut().enumerate() {
+                    *slot = ((v as f64 / 255.0 - mean) / std) as f32;
+                }
+                t
+            })
+            .collect();
+        let mut out = Vec::with_capacity(pixels.len());
+        for (i, chunk) in pixels.chunks(plane.max(1)).enumerate() {
+            let t = &tables[i % channels];
+            out.extend(chunk.iter().map(|&p| t[usize::from(p)]));
+        }
+        out
+    }
+}
+
+/// A labelled image data set held in memory.
+///
+/// `images` holds `len() × channels × height × width` normalised values, row-major
+/// (`N×C×H×W`); `labels[i]` is the class of image `i`, below `classes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Normalised images, `N×C×H×W` row-major.
+    pub images: Vec<f32>,
+    /// Class of each image.
+    pub labels: Vec<u8>,
+    /// Channels per image (1 for MNIST, 3 for CIFAR-10).
+    pub channels: usize,
+    /// Image height in pixels.
+    pub height: usize,
+    /// Image width in pixels.
+    pub width: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// The normalisation that produced `images` (from the training split).
+    pub normalization: Normalization,
+}
+
+/// A data set's training and test splits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Training split.
+    pub train: Dataset,
+    /// Test split, normalised with the training split's statistics.
+    pub test: Dataset,
+}
+
+impl Dataset {
+    /// Builds a data set from raw bytes (`N×C×H×W`) and labels, normalising with `norm`.
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_bytes(
+        pixels: &[u8],
+        labels: Vec<u8>,
+        channels: usize,
+        height: usize,
+        width: usize,
+        classes: usize,
+        norm: &Normalization,
+    ) -> Self {
+        Self {
+            images: norm.apply(pixels, height * width),
+            labels,
+            channels,
+            height,
+            width,
+            classes,
+            normalization: norm.clone(),
+        }
+    }
+
+    /// Values per image: `channels × height × width`.
+    #[must_use]
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Number of complete (image, label) items: `min(labels, images / image_len)`.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        let per = self.image_len();
+        if per == 0 {
+            return 0;
+        }
+        self.labels.len().min(self.images.len() / per)
+    }
+
+    /// Whether there are no items.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The normalised image `i`, or `None` past the end.
+    #[must_use]
+    pub fn image(&self, i: usize) -> Option<&[f32]> {
+        if i >= self.len() {
+            return None;
+        }
+        let per = self.image_len();
+        self.images.get(i * per..(i + 1) * per)
+    }
+
+    /// Keeps the first `n` items (all of them when `n >= len()`), for short runs.
+    /// The normalisation stays that of the full training split.
+    ///
+    /// ```
+    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
+    /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
+    /// let d = d.take(2);
+    /// assert_eq!((d.len(), d.labels.as_slice()), (2, &[0, 1][..]));
+    /// assert_eq!(d.images, vec![0.0, 0.2]);
+    /// ```
+    #[must_use]
+    pub fn take(mut self, n: usize) -> Self {
+        let n = n.min(self.len());
+        self.labels.truncate(n);
+        self.images.truncate(n * self.image_len());
+        self
+    }
+}
