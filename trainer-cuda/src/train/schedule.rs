@@ -1,0 +1,201 @@
+//! The learning-rate schedules the trainer can follow, as one enum.
+
+use clap::ValueEnum;
+use onecycle_core::baseline::{Constant, Cosine, StepDecay};
+use onecycle_core::{ConfigError, OneCycle, OneCycleConfig, Preset, Schedule};
+use serde::{Deserialize, Serialize};
+
+/// Which schedule family to train with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// Smith's 1cycle policy (two phases unless `--three-phase`).
+    Onecycle,
+    /// A constant learning rate.
+    Constant,
+    /// Step decay: ×0.1 at 50% and again at 75% of the steps.
+    Step,
+    /// Cosine decay from the peak to peak/1e4 (no warm-up).
+    Cosine,
+}
+
+impl ScheduleKind {
+    /// The name used on the command line and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Onecycle => "onecycle",
+            Self::Constant => "constant",
+            Self::Step => "step",
+            Self::Cosine => "cosine",
+        }
+    }
+}
+
+/// Everything that defines a schedule over a run (serialised into checkpoints).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleSpec {
+    /// The family.
+    pub kind: ScheduleKind,
+    /// Peak (or constant) learning rate.
+    pub lr: f64,
+    /// Steps in the whole run.
+    pub total_steps: u32,
+    /// 1cycle preset (conventions and defaults); ignored by the baselines.
+    pub preset: PresetName,
+    /// Smith's three-phase 1cycle.
+    pub three_phase: bool,
+    /// Momentum (or Adam β1) used by the baselines, which do not cycle it.
+    pub fixed_momentum: f64,
+}
+
+/// A serialisable preset name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PresetName {
+    /// PyTorch `OneCycleLR`.
+    Pytorch,
+    /// fastai `fit_one_cycle`.
+    Fastai,
+    /// optax `cosine_onecycle_schedule`.
+    OptaxCos,
+    /// optax `linear_onecycle_schedule`.
+    OptaxLinear,
+}
+
+impl From<Preset> for PresetName {
+    fn from(p: Preset) -> Self {
+        match p {
+            Preset::PyTorch => Self::Pytorch,
+            Preset::Fastai => Self::Fastai,
+            Preset::OptaxCos => Self::OptaxCos,
+            Preset::OptaxLinear => Self::OptaxLinear,
+        }
+    }
+}
+
+impl From<PresetName> for Preset {
+    fn from(p: PresetName) -> Self {
+        match p {
+            PresetName::Pytorch => Self::PyTorch,
+            PresetName::Fastai => Self::Fastai,
+            PresetName::OptaxCos => Self::OptaxCos,
+            PresetName::OptaxLinear => Self::OptaxLinear,
+        }
+    }
+}
+
+/// A built schedule: lr and momentum for every step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TrainSchedule {
+    /// 1cycle.
+    OneCycle(OneCycle<f64>),
+    /// Constant lr.
+    Constant(Constant<f64>, f64),
+    /// Step decay.
+    Step(StepDecay<f64, 2>, f64),
+    /// Cosine decay.
+    Cosine(Cosine<f64>, f64),
+}
+
+impl ScheduleSpec {
+    /// Builds the schedule.
+    ///
+    /// # Errors
+    /// An invalid lr, step count or 1cycle config, as the core reports it.
+    pub fn build(&self) -> Result<TrainSchedule, ConfigError> {
+        let m = self.fixed_momentum;
+        Ok(match self.kind {
+            ScheduleKind::Onecycle => {
+                let mut cfg: OneCycleConfig<f64> =
+                    Preset::from(self.preset).config(self.lr, self.total_steps);
+                if self.three_phase {
+                    cfg.phases = onecycle_core::Phases::Three {
+                        pct_final: match cfg.phases {
+                            onecycle_core::Phases::Three { pct_final } => pct_final,
+                            onecycle_core::Phases::Two => 2.0 * cfg.pct_start,
+                        },
+                    };
+                }
+                TrainSchedule::OneCycle(cfg.build()?)
+            }
+            ScheduleKind::Constant => TrainSchedule::Constant(Constant::new(self.lr)?, m),
+            ScheduleKind::Step => {
+                let half = self.total_steps / 2;
+                let three_q = (self.total_steps / 4).saturating_mul(3).max(half + 1);
+                TrainSchedule::Step(StepDecay::new(self.lr, [half, three_q], 0.1)?, m)
+            }
+            ScheduleKind::Cosine => TrainSchedule::Cosine(
+                Cosine::new(self.lr, self.total_steps, self.lr * 1e-4)?,
+                m,
+            ),
+        })
+    }
+}
+
+impl Schedule<f64> for TrainSchedule {
+    fn lr(&self, step: u32) -> f64 {
+        match self {
+            Self::OneCycle(s) => s.lr(step),
+            Self::Constant(s, _) => s.lr(step),
+            Self::Step(s, _) => s.lr(step),
+            Self::Cosine(s, _) => s.lr(step),
+        }
+    }
+
+    fn momentum(&self, step: u32) -> Option<f64> {
+        match self {
+            Self::OneCycle(s) => s.momentum(step),
+            Self::Constant(_, m) | Self::Step(_, m) | Self::Cosine(_, m) => Some(*m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: ScheduleKind) -> ScheduleSpec {
+        ScheduleSpec {
+            kind,
+            lr: 0.1,
+            total_steps: 100,
+            preset: PresetName::Pytorch,
+            three_phase: false,
+            fixed_momentum: 0.9,
+        }
+    }
+
+    #[test]
+    fn step_decay_drops_tenfold_at_half_and_three_quarters() {
+        let s = spec(ScheduleKind::Step).build().unwrap();
+        assert_eq!(s.lr(49), 0.1);
+        assert!((s.lr(50) - 0.01).abs() < 1e-15);
+        assert!((s.lr(74) - 0.01).abs() < 1e-15);
+        assert!((s.lr(75) - 0.001).abs() < 1e-15);
+        assert_eq!(s.momentum(80), Some(0.9));
+    }
+
+    #[test]
+    fn onecycle_peaks_at_max_lr_and_cycles_momentum() {
+        let s = spec(ScheduleKind::Onecycle).build().unwrap();
+        // PyTorch convention: the peak is at step pct*T - 1 = 29.
+        assert!((s.lr(29) - 0.1).abs() < 1e-15);
+        assert!((s.lr(0) - 0.004).abs() < 1e-15);
+        assert!((s.momentum(29).unwrap() - 0.85).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cosine_starts_at_peak_and_decays() {
+        let s = spec(ScheduleKind::Cosine).build().unwrap();
+        assert_eq!(s.lr(0), 0.1);
+        assert!(s.lr(99) < 0.001);
+        assert!(s.lr(50) < s.lr(25));
+    }
+
+    #[test]
+    fn invalid_lr_is_a_typed_error() {
+        let mut sp = spec(ScheduleKind::Constant);
+        sp.lr = -1.0;
+        assert!(sp.build().is_err());
+    }
+}
