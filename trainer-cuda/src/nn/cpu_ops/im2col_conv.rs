@@ -1,0 +1,178 @@
+//! Convolution as im2col + GEMM, batch-parallel with rayon; backward through col2im.
+//!
+//! Per image: `y[c_out × P] = W[c_out × K] · col[K × P] + b`, with `K = c_in·k²` and `P` output
+//! pixels. The backward pass recomputes `col` (cheaper than keeping `B·K·P` floats alive), and
+//! sums weight gradients over fixed groups of images in a fixed order, so results do not depend
+//! on the number of threads.
+
+use rayon::prelude::*;
+
+use super::gemm::{sgemm, MatRef};
+use crate::nn::geometry::Conv2dGeometry;
+
+/// Images per backward work item (fixed, so the summation order is thread-count independent).
+pub(crate) const GROUP: usize = 8;
+
+/// Calls `f(k, oy, ox_range, src_start)` for every run of in-bounds patch reads: output pixels
+/// `(oy, ox)` for `ox` in `ox_range` read image element `src_start + (ox - ox_range.start)`.
+#[inline]
+fn for_each_run(
+    g: &Conv2dGeometry,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    mut f: impl FnMut(usize, usize, std::ops::Range<usize>, usize),
+) {
+    let kn = g.kernel;
+    for ci in 0..g.c_in {
+        for ky in 0..kn {
+            for kx in 0..kn {
+                let k = (ci * kn + ky) * kn + kx;
+                let ox0 = g.pad.saturating_sub(kx);
+                let ox1 = (w + g.pad).saturating_sub(kx).min(ow);
+                if ox0 >= ox1 {
+                    continue;
+                }
+                for oy in 0..oh {
+                    let Some(iy) = (oy + ky).checked_sub(g.pad).filter(|&iy| iy < h) else {
+                        continue;
+                    };
+                    let ix0 = ox0 + kx - g.pad;
+                    f(k, oy, ox0..ox1, (ci * h + iy) * w + ix0);
+                }
+            }
+        }
+    }
+}
+
+/// Writes the `K × P` patch matrix of one `c_in × h × w` image into `col`.
+pub(crate) fn im2col(g: &Conv2dGeometry, (h, w): (usize, usize), img: &[f32], col: &mut [f32]) {
+    let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
+    let p = oh * ow;
+    if g.pad > 0 {
+        col[..g.patch_len() * p].fill(0.0);
+    }
+    for_each_run(g, (h, w), (oh, ow), |k, oy, xs, src| {
+        let n = xs.len();
+        let dst = k * p + oy * ow + xs.start;
+        col[dst..dst + n].copy_from_slice(&img[src..src + n]);
+    });
+}
+
+/// Adds the `K × P` patch-gradient matrix `col` back onto one image gradient (col2im).
+pub(crate) fn col2im_add(g: &Conv2dGeometry, (h, w): (usize, usize), col: &[f32], img: &mut [f32]) {
+    let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
+    let p = oh * ow;
+    for_each_run(g, (h, w), (oh, ow), |k, oy, xs, src| {
+        let n = xs.len();
+        let from = k * p + oy * ow + xs.start;
+        img[src..src + n]
+            .iter_mut()
+            .zip(&col[from..from + n])
+            .for_each(|(a, b)| *a += b);
+    });
+}
+
+/// Forward convolution of a contiguous NCHW batch; returns the NCHW output.
+pub(crate) fn forward(
+    g: &Conv2dGeometry,
+    (h, w): (usize, usize),
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
+    let (p, k) = (oh * ow, g.patch_len());
+    let batch = x.len() / (g.c_in * h * w);
+    let mut y = vec![0.0f32; batch * g.c_out * p];
+    y.par_chunks_mut(g.c_out * p)
+        .zip(x.par_chunks(g.c_in * h * w))
+        .for_each_init(
+            || vec![0.0f32; k * p],
+            |col, (yi, xi)| {
+                im2col(g, (h, w), xi, col);
+                for (co, row) in yi.chunks_mut(p).enumerate() {
+                    row.fill(bias[co]);
+                }
+                let wv = MatRef {
+                    data: weight,
+                    rs: k,
+                    cs: 1,
+                };
+                let cv = MatRef {
+                    data: col,
+                    rs: p,
+                    cs: 1,
+                };
+                sgemm((g.c_out, p, k), yi, p, true, wv, cv);
+            },
+        );
+    y
+}
+
+/// Backward convolution: adds `dL/dW`, `dL/db` and (if given) `dL/dx` into the buffers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    g: &Conv2dGeometry,
+    (h, w): (usize, usize),
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    dbias: &mut [f32],
+) {
+    let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
+    let (p, k, img) = (oh * ow, g.patch_len(), g.c_in * h * w);
+    let batch = x.len() / img;
+    let groups = batch.div_ceil(GROUP);
+    let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
+        Some(d) => d.chunks_mut(GROUP * img).map(Some).collect(),
+        None => (0..groups).map(|_| None).collect(),
+    };
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
+        .into_par_iter()
+        .enumerate()
+        .map(|(gi, mut dxc)| {
+            let mut dw = vec![0.0f32; g.weight_len()];
+            let mut db = vec![0.0f32; g.c_out];
+            let mut col = vec![0.0f32; k * p];
+            let mut dcol = vec![0.0f32; k * p];
+            let end = ((gi + 1) * GROUP).min(batch);
+            for (local, bi) in (gi * GROUP..end).enumerate() {
+                let xi = &x[bi * img..(bi + 1) * img];
+                let dyi = &dy[bi * g.c_out * p..(bi + 1) * g.c_out * p];
+                im2col(g, (h, w), xi, &mut col);
+                // dW[c_out × K] += dy[c_out × P] · colᵀ[P × K]
+                let dyv = MatRef {
+                    data: dyi,
+                    rs: p,
+                    cs: 1,
+                };
+                let colt = MatRef {
+                    data: &col,
+                    rs: 1,
+                    cs: p,
+                };
+                sgemm((g.c_out, k, p), &mut dw, k, true, dyv, colt);
+                for (co, row) in dyi.chunks(p).enumerate() {
+                    db[co] += row.iter().sum::<f32>();
+                }
+                if let Some(dxc) = dxc.as_deref_mut() {
+                    // dcol[K × P] = Wᵀ[K × c_out] · dy[c_out × P]
+                    let wt = MatRef {
+                        data: weight,
+                        rs: 1,
+                        cs: k,
+                    };
+                    sgemm((k, p, g.c_out), &mut dcol, p, false, wt, dyv);
+                    col2im_add(g, (h, w), &dcol, &mut dxc[local * img..(local + 1) * img]);
+                }
+            }
+            (dw, db)
+        })
+        .collect();
+    for (dw, db) in partials {
+        dweight.iter_mut().zip(&dw).for_each(|(a, b)| *a += b);
+        dbias.iter_mut().zip(&db).for_each(|(a, b)| *a += b);
+    }
+}

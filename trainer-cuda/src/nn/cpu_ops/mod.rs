@@ -1,0 +1,184 @@
+//! Fast CPU custom ops for dfdx's [`Cpu`] device, recorded on dfdx's public tape API.
+//!
+//! Each op copies its input out of the tensor (`copy_into`: dfdx offers no public borrow),
+//! runs a rayon-parallel kernel, wraps the result with `tensor_from_vec` and records its backward
+//! pass with [`Tape::add_backward_op`]. In the backward pass the output gradient is moved out of
+//! [`Gradients`] (and put back afterwards) instead of being cloned.
+
+mod batchnorm;
+mod gemm;
+mod im2col_conv;
+mod maxpool;
+
+use dfdx::prelude::*;
+
+use super::geometry::{Conv2dGeometry, Shape4};
+
+/// Batch-norm statistics returned by [`batch_norm2d_train`]: per-channel mean and biased variance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BnBatchStats {
+    /// Mean per channel.
+    pub mean: Vec<f32>,
+    /// Biased (divide-by-N) variance per channel.
+    pub var: Vec<f32>,
+}
+
+/// Copies a contiguous tensor's contents into a new `Vec` (a memcpy).
+fn host_vec<S: Shape>(t: &Tensor<S, f32, Cpu>) -> Vec<f32> {
+    let mut v = vec![0.0f32; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
+
+/// Makes `t` contiguous: free for a contiguous tensor (same data, same id), a recorded copy for a
+/// strided view, so `copy_into` below always sees the logical order.
+fn contiguous<S: Shape, T: Tape<f32, Cpu>>(t: Tensor<S, f32, Cpu, T>) -> Tensor<S, f32, Cpu, T> {
+    let shape = *t.shape();
+    t.reshape_like(&shape)
+}
+
+/// A contiguous host copy of a parameter.
+fn param_vec(t: &Tensor<(usize,), f32, Cpu>) -> Vec<f32> {
+    host_vec(&contiguous(t.clone()))
+}
+
+type Grads = Gradients<f32, Cpu>;
+
+fn take_grad<S: Shape>(grads: &mut Grads, t: &Tensor<S, f32, Cpu>) -> Result<Vec<f32>, CpuError> {
+    Ok(std::mem::take(&mut **grads.get_or_alloc_mut(t)?))
+}
+
+fn put_grad<S: Shape>(
+    grads: &mut Grads,
+    t: &Tensor<S, f32, Cpu>,
+    v: Vec<f32>,
+) -> Result<(), CpuError> {
+    **grads.get_or_alloc_mut(t)? = v;
+    Ok(())
+}
+
+/// Convolution (stride 1, zero padding) of an NCHW batch with flat weights `c_out·c_in·k²` and
+/// biases `c_out`; gradients flow to `weight`, `bias` and, when `input_grad`, to `x`.
+///
+/// # Panics
+/// If the shapes disagree with `g` (callers validate model shapes once at construction).
+pub fn conv2d<T: Tape<f32, Cpu>>(
+    x: Tensor<Shape4, f32, Cpu, T>,
+    weight: &Tensor<(usize,), f32, Cpu>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    g: &Conv2dGeometry,
+    input_grad: bool,
+) -> Tensor<Shape4, f32, Cpu, T> {
+    let (b, c, h, w) = *x.shape();
+    assert_eq!(c, g.c_in, "conv2d: input channels");
+    assert_eq!(weight.shape().0, g.weight_len(), "conv2d: weight length");
+    assert_eq!(bias.shape().0, g.c_out, "conv2d: bias length");
+    let (oh, ow) = g
+        .out_hw(h, w)
+        .expect("conv2d: kernel larger than padded input");
+    let (x, mut tape) = contiguous(x).split_tape();
+    let xv = host_vec(&x);
+    let wv = param_vec(weight);
+    let y = im2col_conv::forward(g, (h, w), &xv, &wv, &param_vec(bias));
+    let out = x.device().tensor_from_vec(y, (b, g.c_out, oh, ow));
+    if T::OWNS_TAPE {
+        let (x_g, w_g, b_g, out_g, g) = (x.clone(), weight.clone(), bias.clone(), out.clone(), *g);
+        tape.add_backward_op(move |grads| {
+            let dy = take_grad(grads, &out_g)?;
+            let mut dw = take_grad(grads, &w_g)?;
+            let mut db = take_grad(grads, &b_g)?;
+            let mut dx = if input_grad {
+                Some(take_grad(grads, &x_g)?)
+            } else {
+                None
+            };
+            im2col_conv::backward(
+                &g,
+                (h, w),
+                &xv,
+                &wv,
+                &dy,
+                dx.as_deref_mut(),
+                &mut dw,
+                &mut db,
+            );
+            put_grad(grads, &w_g, dw)?;
+            put_grad(grads, &b_g, db)?;
+            if let Some(dx) = dx {
+                put_grad(grads, &x_g, dx)?;
+            }
+            put_grad(grads, &out_g, dy)
+        });
+    }
+    out.put_tape(tape)
+}
+
+/// 2×2 max-pooling with stride 2 (ties go to the first maximum; odd edges are dropped).
+pub fn max_pool2<T: Tape<f32, Cpu>>(x: Tensor<Shape4, f32, Cpu, T>) -> Tensor<Shape4, f32, Cpu, T> {
+    let (b, c, h, w) = *x.shape();
+    let (x, mut tape) = contiguous(x).split_tape();
+    let (y, arg) = maxpool::forward(&host_vec(&x), (h, w));
+    let out = x.device().tensor_from_vec(y, (b, c, h / 2, w / 2));
+    if T::OWNS_TAPE {
+        let (x_g, out_g) = (x.clone(), out.clone());
+        tape.add_backward_op(move |grads| {
+            let dy = take_grad(grads, &out_g)?;
+            let mut dx = take_grad(grads, &x_g)?;
+            maxpool::backward(&dy, &arg, (h, w), &mut dx);
+            put_grad(grads, &x_g, dx)?;
+            put_grad(grads, &out_g, dy)
+        });
+    }
+    out.put_tape(tape)
+}
+
+/// Train-mode batch normalisation over the channels of an NCHW batch with per-channel `gamma`
+/// and `beta`, optionally fused with a ReLU; returns the output and the batch statistics (for
+/// the caller's running averages).
+pub fn batch_norm2d_train<T: Tape<f32, Cpu>>(
+    x: Tensor<Shape4, f32, Cpu, T>,
+    gamma: &Tensor<(usize,), f32, Cpu>,
+    beta: &Tensor<(usize,), f32, Cpu>,
+    eps: f32,
+    relu: bool,
+) -> (Tensor<Shape4, f32, Cpu, T>, BnBatchStats) {
+    let shape = *x.shape();
+    let (_, c, h, w) = shape;
+    assert_eq!(gamma.shape().0, c, "batch_norm2d: gamma length");
+    assert_eq!(beta.shape().0, c, "batch_norm2d: beta length");
+    let (x, mut tape) = contiguous(x).split_tape();
+    let xv = host_vec(&x);
+    let (gv, bv) = (param_vec(gamma), param_vec(beta));
+    let (y, stats) = batchnorm::forward(&xv, (c, h * w), &gv, &bv, eps, relu);
+    let out = x.device().tensor_from_vec(y, shape);
+    let public = BnBatchStats {
+        mean: stats.mean.clone(),
+        var: stats.var.clone(),
+    };
+    if T::OWNS_TAPE {
+        let (x_g, g_g, b_g, out_g) = (x.clone(), gamma.clone(), beta.clone(), out.clone());
+        tape.add_backward_op(move |grads| {
+            let dy = take_grad(grads, &out_g)?;
+            let mut dg = take_grad(grads, &g_g)?;
+            let mut db = take_grad(grads, &b_g)?;
+            let mut dx = take_grad(grads, &x_g)?;
+            batchnorm::backward(
+                &xv,
+                (c, h * w),
+                &gv,
+                &bv,
+                &stats,
+                relu,
+                &dy,
+                Some(&mut dx),
+                &mut dg,
+                &mut db,
+            );
+            put_grad(grads, &g_g, dg)?;
+            put_grad(grads, &b_g, db)?;
+            put_grad(grads, &x_g, dx)?;
+            put_grad(grads, &out_g, dy)
+        });
+    }
+    (out.put_tape(tape), public)
+}

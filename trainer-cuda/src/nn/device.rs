@@ -1,0 +1,105 @@
+//! Which implementation each layer uses on which device.
+
+use dfdx::prelude::*;
+
+use super::geometry::{Conv2dGeometry, Shape4};
+use super::{cpu_ops, generic};
+
+/// A dfdx device the models can run on. Every method has a device-generic default made of dfdx
+/// ops; [`Cpu`] overrides them with the fast custom ops when `fast` is true.
+pub trait NnDevice: Device<f32> {
+    /// Whether this device has fast custom ops (`fast = true` is honoured).
+    const HAS_FAST_OPS: bool = false;
+
+    /// Stride-1 zero-padded convolution (see [`generic::conv2d`]); `input_grad = false` lets the
+    /// fast op skip the input gradient of a first layer.
+    fn nn_conv2d<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        weight: &Tensor<(usize,), f32, Self>,
+        bias: &Tensor<(usize,), f32, Self>,
+        g: &Conv2dGeometry,
+        input_grad: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        let _ = (fast, input_grad);
+        generic::conv2d(x, weight, bias, g)
+    }
+
+    /// 2×2 stride-2 max-pooling.
+    fn nn_max_pool2<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        let _ = fast;
+        generic::max_pool2(x)
+    }
+
+    /// Train-mode batch norm, optionally followed by ReLU; returns the batch statistics.
+    fn nn_batch_norm2d_train<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        gamma: &Tensor<(usize,), f32, Self>,
+        beta: &Tensor<(usize,), f32, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
+        let _ = fast;
+        let (y, stats) = generic::batch_norm2d_train(x, gamma, beta, eps);
+        (if relu { y.relu() } else { y }, stats)
+    }
+}
+
+impl NnDevice for Cpu {
+    const HAS_FAST_OPS: bool = true;
+
+    fn nn_conv2d<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        weight: &Tensor<(usize,), f32, Self>,
+        bias: &Tensor<(usize,), f32, Self>,
+        g: &Conv2dGeometry,
+        input_grad: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        if fast {
+            cpu_ops::conv2d(x, weight, bias, g, input_grad)
+        } else {
+            generic::conv2d(x, weight, bias, g)
+        }
+    }
+
+    fn nn_max_pool2<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        if fast {
+            cpu_ops::max_pool2(x)
+        } else {
+            generic::max_pool2(x)
+        }
+    }
+
+    fn nn_batch_norm2d_train<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        gamma: &Tensor<(usize,), f32, Self>,
+        beta: &Tensor<(usize,), f32, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
+        if !fast {
+            let (y, stats) = generic::batch_norm2d_train(x, gamma, beta, eps);
+            return (if relu { y.relu() } else { y }, stats);
+        }
+        let dev = x.device().clone();
+        let (y, s) = cpu_ops::batch_norm2d_train(x, gamma, beta, eps, relu);
+        let c = s.mean.len();
+        let stats = generic::BnTensors {
+            mean: dev.tensor_from_vec(s.mean, (c,)),
+            var: dev.tensor_from_vec(s.var, (c,)),
+        };
+        (y, stats)
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl NnDevice for Cuda {}

@@ -1,0 +1,336 @@
+//! Models as small layer lists, a checked builder for them, and the forward interpreter.
+
+use dfdx::prelude::*;
+
+use super::device::NnDevice;
+use super::generic;
+use super::geometry::{Conv2dGeometry, Shape4};
+use super::NnError;
+
+/// Batch-norm epsilon and running-average momentum (PyTorch's defaults).
+pub(crate) const BN_EPS: f32 = 1e-5;
+pub(crate) const BN_MOMENTUM: f32 = 0.1;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Init {
+    Uniform(f32),
+    Const(f32),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub init: Init,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Layer {
+    Conv {
+        g: Conv2dGeometry,
+        w: usize,
+        b: usize,
+        input_grad: bool,
+    },
+    BatchNorm {
+        gamma: usize,
+        beta: usize,
+        stats: usize,
+        relu: bool,
+    },
+    MaxPool2,
+    Relu,
+    Flatten,
+    GlobalAvgPool,
+    Linear {
+        w: usize,
+        b: usize,
+        fin: usize,
+        fout: usize,
+    },
+    /// `relu(body(x) + x)`
+    Residual(Vec<Layer>),
+}
+
+/// A model description: layers, parameters in visiting order, batch-norm layer names.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ModelSpec {
+    pub layers: Vec<Layer>,
+    pub params: Vec<ParamSpec>,
+    pub bn_names: Vec<(String, usize)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ActShape {
+    Img(usize, usize, usize),
+    Flat(usize),
+}
+
+/// Builds a [`ModelSpec`] while tracking the activation shape, so a model that does not fit its
+/// input is a typed error at construction, never a panic in a training step.
+pub(crate) struct SpecBuilder {
+    spec: ModelSpec,
+    shape: ActShape,
+    first: bool,
+}
+
+impl SpecBuilder {
+    pub(crate) fn new((c, h, w): (usize, usize, usize)) -> Result<Self, NnError> {
+        if c == 0 || h == 0 || w == 0 {
+            return Err(NnError::Shape(format!(
+                "input shape {c}x{h}x{w} has a zero dimension"
+            )));
+        }
+        Ok(Self {
+            spec: ModelSpec::default(),
+            shape: ActShape::Img(c, h, w),
+            first: true,
+        })
+    }
+
+    fn param(&mut self, name: String, shape: Vec<usize>, init: Init) -> usize {
+        self.spec.params.push(ParamSpec { name, shape, init });
+        self.spec.params.len() - 1
+    }
+
+    fn img(&self, what: &str) -> Result<(usize, usize, usize), NnError> {
+        match self.shape {
+            ActShape::Img(c, h, w) => Ok((c, h, w)),
+            ActShape::Flat(_) => Err(NnError::Shape(format!("{what} needs an image activation"))),
+        }
+    }
+
+    pub(crate) fn conv(
+        &mut self,
+        name: &str,
+        c_out: usize,
+        kernel: usize,
+        pad: usize,
+    ) -> Result<Layer, NnError> {
+        let (c, h, w) = self.img("conv")?;
+        let g = Conv2dGeometry {
+            c_in: c,
+            c_out,
+            kernel,
+            pad,
+        };
+        let (oh, ow) = g.out_hw(h, w).ok_or_else(|| {
+            NnError::Shape(format!(
+                "{name}: {kernel}x{kernel} kernel does not fit {h}x{w}"
+            ))
+        })?;
+        let bound = 1.0 / (g.patch_len() as f32).sqrt();
+        let wi = self.param(
+            format!("{name}.weight"),
+            vec![c_out, c, kernel, kernel],
+            Init::Uniform(bound),
+        );
+        let bi = self.param(format!("{name}.bias"), vec![c_out], Init::Uniform(bound));
+        self.shape = ActShape::Img(c_out, oh, ow);
+        let input_grad = !std::mem::replace(&mut self.first, false);
+        Ok(Layer::Conv {
+            g,
+            w: wi,
+            b: bi,
+            input_grad,
+        })
+    }
+
+    pub(crate) fn batch_norm(&mut self, name: &str, relu: bool) -> Result<Layer, NnError> {
+        let (c, _, _) = self.img("batch norm")?;
+        let gamma = self.param(format!("{name}.weight"), vec![c], Init::Const(1.0));
+        let beta = self.param(format!("{name}.bias"), vec![c], Init::Const(0.0));
+        self.spec.bn_names.push((name.to_string(), c));
+        Ok(Layer::BatchNorm {
+            gamma,
+            beta,
+            stats: self.spec.bn_names.len() - 1,
+            relu,
+        })
+    }
+
+    pub(crate) fn max_pool2(&mut self) -> Result<Layer, NnError> {
+        let (c, h, w) = self.img("max pool")?;
+        if h % 2 != 0 || w % 2 != 0 {
+            return Err(NnError::Shape(format!(
+                "2x2 max pool needs even sizes, got {h}x{w}"
+            )));
+        }
+        self.shape = ActShape::Img(c, h / 2, w / 2);
+        Ok(Layer::MaxPool2)
+    }
+
+    pub(crate) fn flatten(&mut self) -> Result<Layer, NnError> {
+        let (c, h, w) = self.img("flatten")?;
+        self.shape = ActShape::Flat(c * h * w);
+        Ok(Layer::Flatten)
+    }
+
+    pub(crate) fn global_avg_pool(&mut self) -> Result<Layer, NnError> {
+        let (c, _, _) = self.img("global average pool")?;
+        self.shape = ActShape::Flat(c);
+        Ok(Layer::GlobalAvgPool)
+    }
+
+    pub(crate) fn linear(&mut self, name: &str, fout: usize) -> Result<Layer, NnError> {
+        let ActShape::Flat(fin) = self.shape else {
+            return Err(NnError::Shape(format!(
+                "{name}: linear needs a flat activation"
+            )));
+        };
+        let bound = 1.0 / (fin as f32).sqrt();
+        let w = self.param(
+            format!("{name}.weight"),
+            vec![fout, fin],
+            Init::Uniform(bound),
+        );
+        let b = self.param(format!("{name}.bias"), vec![fout], Init::Uniform(bound));
+        self.shape = ActShape::Flat(fout);
+        Ok(Layer::Linear { w, b, fin, fout })
+    }
+
+    /// Output channels of the current image activation.
+    pub(crate) fn channels(&self) -> Result<usize, NnError> {
+        Ok(self.img("channels")?.0)
+    }
+
+    pub(crate) fn finish(
+        mut self,
+        layers: Vec<Layer>,
+        classes: usize,
+    ) -> Result<ModelSpec, NnError> {
+        match self.shape {
+            ActShape::Flat(n) if n == classes => {
+                self.spec.layers = layers;
+                Ok(self.spec)
+            }
+            _ => Err(NnError::Shape(format!(
+                "model does not end in {classes} logits"
+            ))),
+        }
+    }
+}
+
+/// Running mean and running variance of one batch-norm layer.
+pub(crate) type Running<D> = (Tensor<(usize,), f32, D>, Tensor<(usize,), f32, D>);
+
+/// An activation flowing through the interpreter.
+pub(crate) enum Act<D: Device<f32>, T> {
+    Img(Tensor<Shape4, f32, D, T>),
+    Flat(Tensor<(usize, usize), f32, D, T>),
+}
+
+/// What the interpreter reads and writes besides the activation.
+pub(crate) struct Ctx<'a, D: NnDevice> {
+    pub params: &'a [Tensor<(usize,), f32, D>],
+    pub running: &'a mut [Running<D>],
+    pub fast: bool,
+    pub train: bool,
+}
+
+fn img<D: Device<f32>, T>(a: Act<D, T>) -> Tensor<Shape4, f32, D, T> {
+    match a {
+        Act::Img(t) => t,
+        Act::Flat(_) => unreachable!("shapes are checked by SpecBuilder"),
+    }
+}
+
+fn flat<D: Device<f32>, T>(a: Act<D, T>) -> Tensor<(usize, usize), f32, D, T> {
+    match a {
+        Act::Flat(t) => t,
+        Act::Img(_) => unreachable!("shapes are checked by SpecBuilder"),
+    }
+}
+
+fn update_running<D: NnDevice>(
+    running: &mut Running<D>,
+    stats: generic::BnTensors<D>,
+    n: usize,
+) {
+    let unbias = n as f32 / (n.max(2) - 1) as f32;
+    running.0 = running.0.clone() * (1.0 - BN_MOMENTUM) + stats.mean * BN_MOMENTUM;
+    running.1 = running.1.clone() * (1.0 - BN_MOMENTUM) + stats.var * (BN_MOMENTUM * unbias);
+}
+
+/// Runs `layers` on `x`.
+pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
+    layers: &[Layer],
+    ctx: &mut Ctx<'_, D>,
+    mut x: Act<D, T>,
+) -> Act<D, T> {
+    for layer in layers {
+        x = match layer {
+            Layer::Conv {
+                g,
+                w,
+                b,
+                input_grad,
+            } => Act::Img(D::nn_conv2d(
+                ctx.fast,
+                img(x),
+                &ctx.params[*w],
+                &ctx.params[*b],
+                g,
+                *input_grad,
+            )),
+            Layer::BatchNorm {
+                gamma,
+                beta,
+                stats,
+                relu,
+            } => {
+                let t = img(x);
+                let (gm, bt) = (&ctx.params[*gamma], &ctx.params[*beta]);
+                if ctx.train {
+                    let (bsz, _, h, w) = *t.shape();
+                    let (y, s) = D::nn_batch_norm2d_train(ctx.fast, t, gm, bt, BN_EPS, *relu);
+                    update_running(&mut ctx.running[*stats], s, bsz * h * w);
+                    Act::Img(y)
+                } else {
+                    let (rm, rv) = &ctx.running[*stats];
+                    let y = generic::batch_norm2d_eval(t, gm, bt, rm, rv, BN_EPS);
+                    Act::Img(if *relu { y.relu() } else { y })
+                }
+            }
+            Layer::MaxPool2 => Act::Img(D::nn_max_pool2(ctx.fast, img(x))),
+            Layer::Relu => match x {
+                Act::Img(t) => Act::Img(t.relu()),
+                Act::Flat(t) => Act::Flat(t.relu()),
+            },
+            Layer::Flatten => {
+                let t = img(x);
+                let (b, c, h, w) = *t.shape();
+                Act::Flat(t.reshape_like(&(b, c * h * w)))
+            }
+            Layer::GlobalAvgPool => Act::Flat(img(x).mean::<(usize, usize), Axes2<2, 3>>()),
+            Layer::Linear { w, b, fin, fout } => {
+                let t = flat(x);
+                let bsz = t.shape().0;
+                let wm = ctx.params[*w]
+                    .retaped::<T>()
+                    .reshape_like(&(*fout, *fin))
+                    .permute::<(usize, usize), Axes2<1, 0>>();
+                let bias = ctx.params[*b]
+                    .retaped::<T>()
+                    .broadcast_like::<_, Axis<0>>(&(bsz, *fout));
+                Act::Flat(t.matmul(wm) + bias)
+            }
+            Layer::Residual(body) => {
+                let t = img(x);
+                let skip = t.retaped::<T>();
+                let y = img(forward(body, ctx, Act::Img(t)));
+                Act::Img((y + skip).relu())
+            }
+        };
+    }
+    x
+}
+
+/// Runs a whole model on an image batch and returns the logits.
+pub(crate) fn logits<D: NnDevice, T: Tape<f32, D>>(
+    spec: &ModelSpec,
+    ctx: &mut Ctx<'_, D>,
+    x: Tensor<Shape4, f32, D, T>,
+) -> Tensor<(usize, usize), f32, D, T> {
+    flat(forward(&spec.layers, ctx, Act::Img(x)))
+}
