@@ -3,7 +3,8 @@
 # needs, then checks:
 #   1. the exported blob regenerates byte for byte (export --check);
 #   2. the pass run exits 0, and its decoded log holds the before/after accuracies
-#      of both schedules, equal (with the weight checksums) to model/expected.txt,
+#      of both schedules (shifted test set, and upright held-out digits: the
+#      forgetting check), equal (with the weight checksums) to model/expected.txt,
 #      which the host computed: host and device agree bit for bit;
 #   3. flash and RAM are within budget;
 #   4. the force-fail build exits 1 and the force-panic build exits 3.
@@ -48,6 +49,13 @@ grep -qE '^INFO +pre-trained: shifted test accuracy' "$log/pass.txt" || fail "no
 grep -qE '^INFO +1cycle: after [0-9]+ steps: shifted test accuracy' "$log/pass.txt" || fail "no 1cycle after line"
 grep -qE '^INFO +constant: after [0-9]+ steps: shifted test accuracy' "$log/pass.txt" || fail "no constant after line"
 grep -qE 'schedule cost per step' "$log/pass.txt" || fail "no schedule cost line"
+upright="$(grep -E '^UPRIGHT ' "$log/pass.txt")" || fail "no UPRIGHT (forgetting check) line"
+ns="$(expect n_source)"
+for want in "pretrained $(expect source_pretrained_correct)/$ns" \
+            "1cycle $(expect source_onecycle_correct)/$ns" "constant $(expect source_constant_correct)/$ns"; do
+    grep -qF -- "$want" <<<"$upright" || fail "log's UPRIGHT lacks '$want' (host expectation): $upright"
+done
+grep -qE '^INFO +1cycle: after [0-9]+ steps: upright held-out accuracy' "$log/pass.txt" || fail "no 1cycle forgetting-check line"
 
 step "budget"
 mem="$(grep -E '^MEMORY ' "$log/pass.txt")" || fail "no MEMORY line"

@@ -1,7 +1,7 @@
 //! On-device fine-tuning with onecycle-core on a Cortex-M4F (QEMU mps2-an386).
 //!
-//! Loads a host-pre-trained MLP and ~700 samples of a shifted domain (MNIST
-//! digits rotated by 40°) from flash, measures accuracy on the held-out shifted
+//! Loads a host-pre-trained MLP, ~700 samples of a shifted domain (MNIST digits
+//! rotated by 40°) and 200 upright held-out digits (forgetting check) from flash, measures accuracy on the held-out shifted
 //! set, fine-tunes with SGD + momentum twice — driven by the 1cycle schedule and
 //! by the best constant learning rate of the host's grid — and measures again.
 //! Exits through semihosting: 0 pass, 1 fail, 3 panic or HardFault.
@@ -19,7 +19,9 @@ use panic_probe as _;
 
 use onecycle_core::OneCycleConfig;
 use onecycle_finetune::blob::Blob;
-use onecycle_finetune::finetune::{evaluate, fine_tune, RunSpec, TestSplit, TrainSplit};
+use onecycle_finetune::finetune::{
+    evaluate, fine_tune, RunSpec, SourceSplit, TestSplit, TrainSplit,
+};
 use onecycle_finetune::{checksum, ConstantLr, OneCycleSteps, Params, StepSchedule, N_PARAMS};
 
 /// The exported blob (weights, samples, hyper-parameters): `model/blob.bin`.
@@ -29,11 +31,14 @@ static BLOB: &[u8] = include_bytes!("../model/blob.bin");
 const FLASH_BUDGET: usize = 256 * 1024;
 const RAM_BUDGET: usize = 64 * 1024;
 
-/// Pass margins, in test samples out of `n_test` (400: 1 sample = 0.25 pp).
-/// 1cycle must improve on the pre-trained model by ≥ 25 pp ...
-const MIN_GAIN_PCT: u32 = 25;
-/// ... and beat the constant-lr run by at least this many samples.
-const MIN_WIN_SAMPLES: u32 = 1;
+/// Pass margins, in test samples out of `n_test` (400: 1 sample = 0.25 pp); the
+/// README's "Pass margins" gives the measurements behind them.
+/// 1cycle must improve on the pre-trained model by ≥ 30 pp (worst of 8 sample
+/// orders on the host: +41.25 pp) ...
+const MIN_GAIN_PCT: u32 = 30;
+/// ... and beat the constant-lr run by at least this many samples (worst paired
+/// difference of 8 sample orders on the host: +3).
+const MIN_WIN_SAMPLES: u32 = 3;
 
 /// The working parameters and the momentum buffer: the only large RAM users.
 static mut PARAMS: Params = Params::zeroed();
@@ -80,6 +85,7 @@ fn pct_x100(correct: u32, n: u32) -> u32 {
 #[derive(defmt::Format)]
 struct Run {
     after: u32,
+    source_after: u32,
     checksum: u32,
     instructions_per_step: u64,
 }
@@ -129,8 +135,16 @@ fn run<S: StepSchedule>(
         "{=str}: after {=u32} steps: shifted test accuracy {=u32}/{=u32} = {=u32}.{=u32:02} %, loss {=f32} -> {=f32}, weights checksum {=u32:#010x}",
         name, outcome.steps, after, n, a / 100, a % 100, outcome.first_loss, outcome.last_loss, sum
     );
+    let source_after = evaluate(params, &SourceSplit(*blob));
+    let ns = blob.n_source() as u32;
+    let s = pct_x100(source_after, ns);
+    defmt::info!(
+        "{=str}: after {=u32} steps: upright held-out accuracy {=u32}/{=u32} = {=u32}.{=u32:02} % (forgetting check)",
+        name, outcome.steps, source_after, ns, s / 100, s % 100
+    );
     Run {
         after,
+        source_after,
         checksum: sum,
         instructions_per_step: instr / u64::from(h.steps.max(1)),
     }
@@ -178,6 +192,13 @@ fn main() -> ! {
     defmt::info!(
         "pre-trained: shifted test accuracy {=u32}/{=u32} = {=u32}.{=u32:02} % ({=u64} instructions per inference)",
         before, n, b / 100, b % 100, eval_instr / u64::from(n.max(1))
+    );
+    let ns = blob.n_source() as u32;
+    let source_before = evaluate(params, &SourceSplit(blob));
+    let sb = pct_x100(source_before, ns);
+    defmt::info!(
+        "pre-trained: upright held-out accuracy {=u32}/{=u32} = {=u32}.{=u32:02} % (forgetting check)",
+        source_before, ns, sb / 100, sb % 100
     );
 
     // The schedule's own cost per step: f32 kernel vs the libm-based OneCycle<f32>.
@@ -249,6 +270,15 @@ fn main() -> ! {
     defmt::println!(
         "RESULT pretrained {=u32}/{=u32} ({=u32}.{=u32:02} %) | 1cycle {=u32}/{=u32} ({=u32}.{=u32:02} %) checksum {=u32:#010x} | constant {=u32}/{=u32} ({=u32}.{=u32:02} %) checksum {=u32:#010x}",
         before, n, b / 100, b % 100, one.after, n, o / 100, o % 100, one.checksum, con.after, n, c / 100, c % 100, con.checksum
+    );
+    defmt::println!(
+        "UPRIGHT pretrained {=u32}/{=u32} | 1cycle {=u32}/{=u32} | constant {=u32}/{=u32}",
+        source_before,
+        ns,
+        one.source_after,
+        ns,
+        con.source_after,
+        ns
     );
 
     let flash = measure::flash_used();

@@ -7,7 +7,7 @@
 //! end-point differences in `f64` once, then evaluates each step with a handful
 //! of `f32` operations: one division per ratio, and `sin(π·u/2)` for
 //! `u ∈ [0, ½]` as a degree-9 odd Taylor polynomial (truncation error below
-//! 3·10⁻⁹ relative). Like [`OneCycle`](crate::OneCycle) it evaluates each phase
+//! 3·10⁻⁹ relative). Like [`OneCycle`] it evaluates each phase
 //! from its nearer end (`start + (end − start)·sin²(π·done/2)` or
 //! `end + (start − end)·sin²(π·rest/2)`), so every term is well conditioned and
 //! the result stays within 10⁻⁶ relative of the `f64` reference at every step

@@ -10,17 +10,19 @@
 //! | 6 | 2 | inputs, 8: hidden, 10: outputs (`u16` each, must match [`crate::model`]) |
 //! | 12 | 2 | training samples `n_train`; 14: test samples `n_test` (`u16`) |
 //! | 16 | 36 | [`Hyper`] |
-//! | 52 | 12 | reserved, zero |
+//! | 52 | 2 | upright (source-domain) held-out samples `n_source` (`u16`) |
+//! | 54 | 10 | reserved, zero |
 //! | 64 | 4·[`N_PARAMS`] | parameters (`f32`), [`Params`] order |
 //! | … | `n_train` | training labels, then `n_train`·[`INPUTS`] pixels |
 //! | … | `n_test` | test labels, then `n_test`·[`INPUTS`] pixels |
+//! | … | `n_source` | upright held-out labels, then `n_source`·[`INPUTS`] pixels |
 
 use crate::model::{Params, HIDDEN, INPUTS, N_PARAMS, OUTPUTS};
 
 /// The blob's magic bytes.
 pub const MAGIC: [u8; 4] = *b"OCFT";
 /// The format version this crate reads and writes.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 64;
 
@@ -125,12 +127,15 @@ pub struct Blob<'a> {
     train_pixels: &'a [u8],
     test_labels: &'a [u8],
     test_pixels: &'a [u8],
+    source_labels: &'a [u8],
+    source_pixels: &'a [u8],
 }
 
-/// Total blob length for the given sample counts.
+/// Total blob length for the given sample counts (fine-tuning, shifted test,
+/// upright held-out).
 #[must_use]
-pub const fn encoded_len(n_train: usize, n_test: usize) -> usize {
-    HEADER_LEN + 4 * N_PARAMS + (n_train + n_test) * (1 + INPUTS)
+pub const fn encoded_len(n_train: usize, n_test: usize, n_source: usize) -> usize {
+    HEADER_LEN + 4 * N_PARAMS + (n_train + n_test + n_source) * (1 + INPUTS)
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -170,7 +175,8 @@ impl<'a> Blob<'a> {
         }
         let n_train = usize::from(u16_at(bytes, 12));
         let n_test = usize::from(u16_at(bytes, 14));
-        let expected = encoded_len(n_train, n_test);
+        let n_source = usize::from(u16_at(bytes, 52));
+        let expected = encoded_len(n_train, n_test, n_source);
         if bytes.len() != expected {
             return Err(BlobError::Length {
                 expected,
@@ -192,10 +198,13 @@ impl<'a> Blob<'a> {
         let (params, rest) = bytes[HEADER_LEN..].split_at(4 * N_PARAMS);
         let (train_labels, rest) = rest.split_at(n_train);
         let (train_pixels, rest) = rest.split_at(n_train * INPUTS);
-        let (test_labels, test_pixels) = rest.split_at(n_test);
+        let (test_labels, rest) = rest.split_at(n_test);
+        let (test_pixels, rest) = rest.split_at(n_test * INPUTS);
+        let (source_labels, source_pixels) = rest.split_at(n_source);
         if let Some(&l) = train_labels
             .iter()
             .chain(test_labels)
+            .chain(source_labels)
             .find(|&&l| usize::from(l) >= OUTPUTS)
         {
             return Err(BlobError::Label(l));
@@ -207,6 +216,8 @@ impl<'a> Blob<'a> {
             train_pixels,
             test_labels,
             test_pixels,
+            source_labels,
+            source_pixels,
         })
     }
 
@@ -240,6 +251,18 @@ impl<'a> Blob<'a> {
     pub fn test_sample(&self, i: usize) -> Option<(&'a [u8; INPUTS], usize)> {
         sample(self.test_labels, self.test_pixels, i)
     }
+
+    /// Number of upright (source-domain) held-out samples: the forgetting check.
+    #[must_use]
+    pub fn n_source(&self) -> usize {
+        self.source_labels.len()
+    }
+
+    /// Upright held-out sample `i`: pixels and label, `None` out of range.
+    #[must_use]
+    pub fn source_sample(&self, i: usize) -> Option<(&'a [u8; INPUTS], usize)> {
+        sample(self.source_labels, self.source_pixels, i)
+    }
 }
 
 fn sample<'a>(labels: &'a [u8], pixels: &'a [u8], i: usize) -> Option<(&'a [u8; INPUTS], usize)> {
@@ -263,6 +286,10 @@ pub struct Parts<'a> {
     pub test_labels: &'a [u8],
     /// Test pixels.
     pub test_pixels: &'a [u8],
+    /// Upright held-out labels (forgetting check).
+    pub source_labels: &'a [u8],
+    /// Upright held-out pixels.
+    pub source_pixels: &'a [u8],
 }
 
 /// Writes `parts` into `out` (exactly [`encoded_len`] bytes) and returns the length written.
@@ -271,20 +298,28 @@ pub struct Parts<'a> {
 /// [`BlobError::Length`] when `out` is too short or the pixel and label counts
 /// disagree; [`BlobError::Label`] and [`BlobError::Hyper`] as for [`Blob::parse`].
 pub fn encode(parts: &Parts<'_>, out: &mut [u8]) -> Result<usize, BlobError> {
-    let (n_train, n_test) = (parts.train_labels.len(), parts.test_labels.len());
-    if parts.train_pixels.len() != n_train * INPUTS || parts.test_pixels.len() != n_test * INPUTS {
+    let (n_train, n_test, n_source) = (
+        parts.train_labels.len(),
+        parts.test_labels.len(),
+        parts.source_labels.len(),
+    );
+    if parts.train_pixels.len() != n_train * INPUTS
+        || parts.test_pixels.len() != n_test * INPUTS
+        || parts.source_pixels.len() != n_source * INPUTS
+    {
         return Err(BlobError::Length {
-            expected: (n_train + n_test) * INPUTS,
-            found: parts.train_pixels.len() + parts.test_pixels.len(),
+            expected: (n_train + n_test + n_source) * INPUTS,
+            found: parts.train_pixels.len() + parts.test_pixels.len() + parts.source_pixels.len(),
         });
     }
-    if n_train > usize::from(u16::MAX) || n_test > usize::from(u16::MAX) {
+    let largest = n_train.max(n_test).max(n_source);
+    if largest > usize::from(u16::MAX) {
         return Err(BlobError::Length {
             expected: usize::from(u16::MAX),
-            found: n_train.max(n_test),
+            found: largest,
         });
     }
-    let len = encoded_len(n_train, n_test);
+    let len = encoded_len(n_train, n_test, n_source);
     if out.len() < len {
         return Err(BlobError::Length {
             expected: len,
@@ -296,6 +331,7 @@ pub fn encode(parts: &Parts<'_>, out: &mut [u8]) -> Result<usize, BlobError> {
         .train_labels
         .iter()
         .chain(parts.test_labels)
+        .chain(parts.source_labels)
         .find(|&&l| usize::from(l) >= OUTPUTS)
     {
         return Err(BlobError::Label(l));
@@ -315,6 +351,7 @@ pub fn encode(parts: &Parts<'_>, out: &mut [u8]) -> Result<usize, BlobError> {
     for (i, v) in u16s.iter().enumerate() {
         out[4 + 2 * i..6 + 2 * i].copy_from_slice(&v.to_le_bytes());
     }
+    out[52..54].copy_from_slice(&(n_source as u16).to_le_bytes());
     let words = [
         h.steps,
         h.batch,
@@ -339,6 +376,8 @@ pub fn encode(parts: &Parts<'_>, out: &mut [u8]) -> Result<usize, BlobError> {
         parts.train_pixels,
         parts.test_labels,
         parts.test_pixels,
+        parts.source_labels,
+        parts.source_pixels,
     ] {
         out[at..at + chunk.len()].copy_from_slice(chunk);
         at += chunk.len();
@@ -361,13 +400,14 @@ mod tests {
         first_layer: 1,
         source_acc_bp: 9700,
     };
-    const N: usize = encoded_len(2, 1);
+    const N: usize = encoded_len(2, 1, 1);
 
     fn example(buf: &mut [u8; N]) {
         let mut params = Params::zeroed();
         params.0[5] = -1.5;
         let train_px = [7u8; 2 * INPUTS];
         let test_px = [9u8; INPUTS];
+        let source_px = [5u8; INPUTS];
         let parts = Parts {
             hyper: HYPER,
             params: &params,
@@ -375,6 +415,8 @@ mod tests {
             train_pixels: &train_px,
             test_labels: &[9],
             test_pixels: &test_px,
+            source_labels: &[2],
+            source_pixels: &source_px,
         };
         assert_eq!(encode(&parts, buf), Ok(N));
     }
@@ -395,6 +437,12 @@ mod tests {
             Some((9, 9))
         );
         assert!(blob.test_sample(1).is_none());
+        assert_eq!(blob.n_source(), 1);
+        assert_eq!(
+            blob.source_sample(0).map(|(px, l)| (px[0], px[195], l)),
+            Some((5, 5, 2))
+        );
+        assert!(blob.source_sample(1).is_none());
     }
 
     #[test]
@@ -419,8 +467,11 @@ mod tests {
         bad[0] = b'X';
         assert_eq!(Blob::parse(&bad).unwrap_err(), BlobError::BadMagic);
         let mut bad = buf;
-        bad[4] = 2;
-        assert_eq!(Blob::parse(&bad).unwrap_err(), BlobError::Version(2));
+        bad[4] = 1;
+        assert_eq!(Blob::parse(&bad).unwrap_err(), BlobError::Version(1));
+        let mut bad = buf;
+        bad[N - INPUTS - 1] = 11; // the upright held-out label
+        assert_eq!(Blob::parse(&bad).unwrap_err(), BlobError::Label(11));
         let mut bad = buf;
         bad[8] = 33;
         assert_eq!(Blob::parse(&bad).unwrap_err(), BlobError::Dimensions);

@@ -24,6 +24,19 @@ pub struct TrainSplit<'a>(pub Blob<'a>);
 #[derive(Clone, Copy, Debug)]
 pub struct TestSplit<'a>(pub Blob<'a>);
 
+/// The blob's upright (source-domain) held-out split: the forgetting check.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceSplit<'a>(pub Blob<'a>);
+
+impl Samples for SourceSplit<'_> {
+    fn len(&self) -> usize {
+        self.0.n_source()
+    }
+    fn get(&self, i: usize) -> Option<(&[u8; INPUTS], usize)> {
+        self.0.source_sample(i)
+    }
+}
+
 impl Samples for TrainSplit<'_> {
     fn len(&self) -> usize {
         self.0.n_train()

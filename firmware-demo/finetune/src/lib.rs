@@ -26,7 +26,9 @@ pub mod rng;
 pub mod schedule;
 
 pub use blob::{Blob, BlobError, Hyper};
-pub use finetune::{evaluate, fine_tune, Outcome, RunSpec, Samples, TestSplit, TrainSplit};
+pub use finetune::{
+    evaluate, fine_tune, Outcome, RunSpec, Samples, SourceSplit, TestSplit, TrainSplit,
+};
 pub use model::{Params, HIDDEN, INPUTS, N_PARAMS, OUTPUTS};
 pub use schedule::{ConstantLr, OneCycleSteps, StepSchedule};
 
