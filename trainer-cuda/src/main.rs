@@ -6,6 +6,8 @@ use clap::Parser;
 use trainer_cuda::cli::{run, Cli};
 
 fn main() -> ExitCode {
+    // Keep big training buffers mapped between steps (see `tune_allocator`).
+    let _ = trainer_cuda::nn::tune_allocator();
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -181,10 +181,11 @@ pub fn interpolate_loss(curve: &Curve, lr: f64) -> f64 {
     }
 }
 
-/// Arguments of `onecycle find-lr` in its `--from-csv` form.
+/// Arguments of `onecycle find-lr`: a live range test on a model, or `--from-csv`.
 #[derive(Args, Debug, Clone)]
-pub struct CsvSuggestArgs {
+pub struct FindLrArgs {
     /// A recorded range test: CSV with an `lr,loss` header; the loss is taken as recorded.
+    /// Without it, the range test runs on the model and data below.
     #[arg(long, value_name = "FILE")]
     pub from_csv: Option<PathBuf>,
     /// Output format.
@@ -193,13 +194,82 @@ pub struct CsvSuggestArgs {
     /// Draw loss against lr, with the suggestions marked, into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// First learning rate of the sweep.
+    #[arg(long, default_value_t = 1e-7)]
+    pub start_lr: f64,
+    /// Last learning rate of the sweep.
+    #[arg(long, default_value_t = 10.0)]
+    pub end_lr: f64,
+    /// Steps of the sweep (at most 2048).
+    #[arg(long, default_value_t = 100)]
+    pub steps: u32,
+    /// Linear instead of exponential sweep.
+    #[arg(long)]
+    pub linear: bool,
+    /// Where to write the recorded curve (`lr,loss,raw_loss`); default `runs/find-lr.csv`.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+    /// Data, model and device.
+    #[command(flatten)]
+    pub common: crate::cli::common::TrainingArgs,
+}
+
+/// Runs `onecycle find-lr` on a model: the range test with onecycle-core's state machine on
+/// real batches; the weights are restored afterwards.
+///
+/// # Errors
+/// Data, model or config problems; too short a curve for suggestions.
+pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
+    use onecycle_core::finder::Sweep;
+    let cfg = onecycle_core::RangeTestConfig {
+        start_lr: args.start_lr,
+        end_lr: args.end_lr,
+        num_steps: args.steps,
+        sweep: if args.linear { Sweep::Linear } else { Sweep::Exponential },
+        ..onecycle_core::RangeTestConfig::default()
+    };
+    let c = &args.common;
+    let data = c.load_data()?;
+    let (mut net, _) = c.build(&data)?;
+    let train_set = match c.train_limit {
+        Some(n) => data.train.clone().take(n),
+        None => data.train.clone(),
+    };
+    let outcome = crate::train::range_test::range_test(
+        net.as_mut(),
+        &train_set,
+        c.batch_size,
+        c.seed,
+        cfg,
+        Some(c.optimizer.default_momentum()),
+        c.verbosity(),
+    )?;
+    let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from("runs/find-lr.csv"));
+    crate::atomic::write_atomic(&csv, outcome.csv().as_bytes())?;
+    let plot = args.plot.clone().unwrap_or_else(|| csv.with_extension("svg"));
+    let s = outcome.suggestions.map_err(|e| {
+        anyhow::anyhow!(
+            "{e} ({} points recorded, stopped: {:?}; curve in {}): widen --start-lr/--end-lr or raise --steps",
+            outcome.points.len(),
+            outcome.stop,
+            csv.display()
+        )
+    })?;
+    curve_chart(&outcome.curve(), Some(&s)).save_svg(&plot)?;
+    crate::train::progress::note(
+        c.verbosity(),
+        &format!("find-lr: curve in {}, plot in {}", csv.display(), plot.display()),
+    );
+    out.write_all(format_suggestions(&s, args.format).as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(())
 }
 
 /// Runs `onecycle find-lr --from-csv FILE`.
 ///
 /// # Errors
 /// See [`read_curve_csv`] and [`suggestions`]; an unwritable plot.
-pub fn run_from_csv(path: &Path, args: &CsvSuggestArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run_from_csv(path: &Path, args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
     let curve = read_curve_csv(path)?;
     let s = suggestions(&curve)?;
     if let Some(plot) = &args.plot {

@@ -1,7 +1,10 @@
 //! The `onecycle` command line: argument definitions and dispatch.
 
+pub mod common;
+pub mod compare;
 pub mod find_lr;
 pub mod schedule;
+pub mod train;
 
 use std::io::Write;
 
@@ -21,9 +24,14 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print a 1cycle schedule (lr and momentum per step) as CSV or JSON, optionally plotted.
+    #[command(allow_negative_numbers = true)]
     Schedule(schedule::ScheduleArgs),
-    /// Suggest a maximum learning rate from an LR range test.
-    FindLr(find_lr::CsvSuggestArgs),
+    /// Run the LR range test on a model (or read a recorded one) and suggest a max lr.
+    FindLr(find_lr::FindLrArgs),
+    /// Train a model with 1cycle or a baseline schedule (checkpoints, metrics, --resume).
+    Train(train::TrainArgs),
+    /// The seed experiment: 1cycle against constant, step-decay and cosine schedules.
+    Compare(compare::CompareArgs),
     /// Obtain and verify the data sets.
     Data {
         /// What to do with the data.
@@ -54,8 +62,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         Command::Schedule(args) => schedule::run(args, out),
         Command::FindLr(args) => match &args.from_csv {
             Some(path) => find_lr::run_from_csv(path, args, out),
-            None => anyhow::bail!("find-lr needs --from-csv FILE (a recorded `lr,loss` curve)"),
+            None => find_lr::run_live(args, out),
         },
+        Command::Train(args) => train::run(args, out),
+        Command::Compare(args) => compare::run(args, out),
         Command::Data {
             action: DataAction::Fetch { dataset, data_dir },
         } => {

@@ -1,0 +1,104 @@
+//! Options shared by the commands that train: data, model, optimiser, device.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::data::{load, resolve_data_dir, DatasetName, Split};
+use crate::nn::{build_network, DeviceKind, Network};
+use crate::train::config::{DeviceName, ModelName, OptimizerName};
+use crate::train::progress::{note, Verbosity};
+
+/// Data, model, optimiser and device options.
+#[derive(Args, Debug, Clone)]
+pub struct TrainingArgs {
+    /// Data set (fetched on first use).
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetName,
+    /// Model.
+    #[arg(long, value_enum, default_value = "mnist-cnn")]
+    pub model: ModelName,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value = "sgd")]
+    pub optimizer: OptimizerName,
+    /// Weight decay (SGD: L2 added to the gradient; AdamW: decoupled).
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f32,
+    /// Images per step.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Seed of the initial weights and of the data order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceName,
+    /// Where data sets live (default: $ONECYCLE_DATA, else ./data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Use only the first N training images (quick runs).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test images (quick runs).
+    #[arg(long)]
+    pub test_limit: Option<usize>,
+    /// No progress bars or summary lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl TrainingArgs {
+    /// Bars or not.
+    pub fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else {
+            Verbosity::Normal
+        }
+    }
+
+    /// Loads (fetching if needed) the data set.
+    ///
+    /// # Errors
+    /// Fetch or file problems, with the fix.
+    pub fn load_data(&self) -> Result<Split> {
+        let dir = resolve_data_dir(self.data_dir.as_deref());
+        let split = load(self.dataset, &dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(0) = self.train_limit {
+            anyhow::bail!("--train-limit 0 leaves nothing to train on: give at least one batch");
+        }
+        Ok(split)
+    }
+
+    /// Builds the network on the first device that works, saying which.
+    ///
+    /// # Errors
+    /// No requested device works, or the model does not fit the data.
+    pub fn build(&self, data: &Split) -> Result<(Box<dyn Network>, DeviceKind)> {
+        let mut last = None;
+        for device in self.device.candidates() {
+            match build_network(
+                self.model.into(),
+                self.optimizer.kind(self.weight_decay),
+                device,
+                self.seed,
+                (data.train.channels, data.train.height, data.train.width),
+                data.train.classes,
+            ) {
+                Ok(net) => {
+                    note(self.verbosity(), &format!("device: {device:?}; model: {}", net.describe()));
+                    return Ok((net, device));
+                }
+                Err(e) => {
+                    if self.device == DeviceName::Auto {
+                        note(self.verbosity(), &format!("{device:?} unavailable ({e}); trying the next device"));
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(anyhow::anyhow!("{}", last.map_or("no device".to_string(), |e| e.to_string())))
+            .context("cannot build the model")
+    }
+}

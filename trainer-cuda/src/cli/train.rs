@@ -1,0 +1,204 @@
+//! `onecycle train`: one training run with checkpoints, metrics and `--resume`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use onecycle_core::{Preset, RangeTestConfig};
+
+use crate::cli::common::TrainingArgs;
+use crate::cli::schedule::parse_preset;
+use crate::train::config::{MaxLr, RunConfig};
+use crate::train::progress::note;
+use crate::train::range_test::{range_test, valley};
+use crate::train::run::{load_latest, train, RunControl, RunDir, RunEnd};
+use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+
+/// Arguments of `onecycle train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, default_value = "onecycle")]
+    pub schedule: ScheduleKind,
+    /// 1cycle conventions and defaults.
+    #[arg(long, default_value = "pytorch", value_parser = parse_preset)]
+    pub preset: Preset,
+    /// Smith's three-phase 1cycle.
+    #[arg(long)]
+    pub three_phase: bool,
+    /// Peak (or constant) learning rate, or `auto`: run the range test and use its valley.
+    #[arg(long, default_value = "auto")]
+    pub max_lr: MaxLr,
+    /// Epochs.
+    #[arg(long, default_value_t = 2)]
+    pub epochs: u32,
+    /// Test-set evaluations per epoch.
+    #[arg(long, default_value_t = 1)]
+    pub evals_per_epoch: u32,
+    /// Output directory (metrics, checkpoints, plots); default `runs/<schedule>-<time>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint (its run.json
+    /// decides everything else).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Stop after this many epochs in total, as if interrupted (resume later).
+    #[arg(long, hide = true)]
+    pub stop_after_epoch: Option<u32>,
+    /// Data, model and device.
+    #[command(flatten)]
+    pub common: TrainingArgs,
+}
+
+/// Runs `onecycle train`.
+///
+/// # Errors
+/// Bad options, data or checkpoint problems.
+pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
+    let verbosity = args.common.verbosity();
+    let data = args.common.load_data()?;
+    let (mut net, dir, cfg, start) = if let Some(resume) = &args.resume {
+        let dir = RunDir { path: resume.clone() };
+        let cfg = dir.read_config()?;
+        if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
+            bail!(
+                "{} holds a {:?} run on {}: pass the same --model and --dataset to resume it",
+                resume.display(),
+                cfg.model,
+                cfg.dataset
+            );
+        }
+        // The network was built from the command line's optimiser; the run's own
+        // optimiser and seed must match for the checkpoint to load.
+        let mut resume_args = args.common.clone();
+        resume_args.optimizer = cfg.optimizer;
+        resume_args.weight_decay = cfg.weight_decay;
+        resume_args.seed = cfg.seed;
+        resume_args.train_limit = cfg.train_limit;
+        resume_args.test_limit = cfg.test_limit;
+        let (mut net, _) = resume_args.build(&data)?;
+        let state = load_latest(&dir, net.as_mut())?;
+        note(
+            verbosity,
+            &format!(
+                "resuming {} after epoch {} (step {})",
+                resume.display(),
+                state.epochs_done,
+                state.steps_done
+            ),
+        );
+        (net, dir, cfg, Some(state))
+    } else {
+        let (mut net, _) = args.common.build(&data)?;
+        let path = args.out.clone().unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            PathBuf::from(format!("runs/{}-{t}", args.schedule.name()))
+        });
+        let dir = RunDir { path };
+        if dir.state_path().exists() {
+            bail!(
+                "{} already holds a run with checkpoints: continue it with --resume {}, or choose another --out",
+                dir.path.display(),
+                dir.path.display()
+            );
+        }
+        if args.epochs == 0 {
+            bail!("--epochs 0 trains nothing: give at least 1");
+        }
+        let c = &args.common;
+        let train_len = c.train_limit.map_or(data.train.len(), |l| l.min(data.train.len()));
+        let lr = match args.max_lr {
+            MaxLr::Value(v) => v,
+            MaxLr::Auto => {
+                let train_set = data.train.clone().take(train_len);
+                let outcome = range_test(
+                    net.as_mut(),
+                    &train_set,
+                    c.batch_size,
+                    c.seed,
+                    RangeTestConfig::default(),
+                    Some(c.optimizer.default_momentum()),
+                    verbosity,
+                )?;
+                let v = valley(&outcome)?;
+                std::fs::create_dir_all(&dir.path)
+                    .with_context(|| format!("cannot create {}", dir.path.display()))?;
+                crate::atomic::write_atomic(&dir.path.join("find-lr.csv"), outcome.csv().as_bytes())?;
+                note(verbosity, &format!("--max-lr auto: range test valley = {v:.3e}"));
+                v
+            }
+        };
+        let mut cfg = RunConfig {
+            dataset: c.dataset,
+            model: c.model,
+            optimizer: c.optimizer,
+            weight_decay: c.weight_decay,
+            batch_size: c.batch_size,
+            epochs: args.epochs,
+            seed: c.seed,
+            schedule: ScheduleSpec {
+                kind: args.schedule,
+                lr,
+                total_steps: 0,
+                preset: args.preset.into(),
+                three_phase: args.three_phase,
+                fixed_momentum: c.optimizer.default_momentum(),
+            },
+            evals_per_epoch: args.evals_per_epoch,
+            train_limit: c.train_limit,
+            test_limit: c.test_limit,
+        };
+        let spe = cfg.steps_per_epoch(data.train.len());
+        if spe == 0 {
+            bail!(
+                "--batch-size {} is larger than the {train_len} training images: lower it",
+                c.batch_size
+            );
+        }
+        cfg.schedule.total_steps = spe
+            .checked_mul(args.epochs)
+            .context("too many steps: lower --epochs")?;
+        cfg.schedule
+            .build()
+            .map_err(|e| anyhow::anyhow!("invalid schedule: {e}"))?;
+        dir.write_config(&cfg)?;
+        (net, dir, cfg, None)
+    };
+
+    let result = train(
+        &cfg,
+        net.as_mut(),
+        &data,
+        start,
+        &RunControl {
+            dir: Some(&dir),
+            stop_after_epochs: args.stop_after_epoch,
+            verbosity,
+            label: cfg.schedule.kind.name().to_string(),
+        },
+    )?;
+    result.metrics.write(&dir.path)?;
+    let charts = crate::train::compare::run_charts(&result.metrics, cfg.schedule.kind.name());
+    crate::plot::save_stacked_svg(&charts, &dir.path.join("training.svg"))?;
+    let last = result.metrics.evals.last();
+    writeln!(
+        out,
+        "{}: {} after {} steps; test accuracy {}; outputs in {}",
+        cfg.schedule.kind.name(),
+        match result.end {
+            RunEnd::Completed => "completed",
+            RunEnd::Stopped => "stopped",
+            RunEnd::Diverged => "DIVERGED",
+        },
+        result.metrics.steps.len(),
+        last.map_or("n/a".into(), |e| format!("{:.2}%", 100.0 * e.test_acc)),
+        dir.path.display()
+    )?;
+    if result.end == RunEnd::Diverged {
+        bail!("the loss became non-finite: lower --max-lr");
+    }
+    Ok(())
+}

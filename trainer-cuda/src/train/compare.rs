@@ -1,0 +1,394 @@
+//! `compare`: the seed experiment. The same model, initial weights, data order and
+//! step budget under 1cycle (max lr from the range test) and the baselines
+//! (constant lr: best of a grid; step decay and cosine at that best lr).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use onecycle_core::RangeTestConfig;
+use serde::Serialize;
+
+use crate::data::Split;
+use crate::nn::{build_network, DeviceKind, Network};
+use crate::plot::{Chart, Series};
+use crate::train::config::RunConfig;
+use crate::train::metrics::Metrics;
+use crate::train::progress::{note, Verbosity};
+use crate::train::range_test::{range_test, valley, RangeTestOutcome};
+use crate::train::run::{train, RunControl, RunEnd};
+use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+
+/// Constant-lr grid, as multiples of the range test's valley suggestion.
+pub const CONSTANT_GRID: [f64; 4] = [0.1, 0.3, 1.0, 3.0];
+
+/// One schedule's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareRow {
+    /// Schedule label, e.g. `onecycle` or `constant (best of 4)`.
+    pub name: String,
+    /// Family.
+    pub kind: ScheduleKind,
+    /// Peak (or constant) learning rate.
+    pub lr: f64,
+    /// Final test accuracy.
+    pub final_acc: f64,
+    /// Best test accuracy seen.
+    pub best_acc: f64,
+    /// Steps until the first evaluation at or above the target.
+    pub steps_to_target: Option<u32>,
+    /// Training seconds until then.
+    pub seconds_to_target: Option<f64>,
+    /// Mean training throughput.
+    pub img_per_s: f64,
+    /// Whether the loss became non-finite.
+    pub diverged: bool,
+    /// The run's metrics.
+    #[serde(skip)]
+    pub metrics: Metrics,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareReport {
+    /// The range test's valley suggestion (the 1cycle max lr).
+    pub found_lr: f64,
+    /// Target accuracy.
+    pub target_acc: f64,
+    /// Steps in each run.
+    pub total_steps: u32,
+    /// The four runs shown (1cycle, best constant, step, cosine) plus the other grid points.
+    pub rows: Vec<CompareRow>,
+    /// Speed-up of 1cycle over the fastest baseline in steps to target (None if either missed).
+    pub speedup_steps: Option<f64>,
+    /// The device the runs used.
+    pub device: String,
+    #[serde(skip)]
+    /// The range test curve.
+    pub range_test: Option<RangeTestOutcome>,
+}
+
+/// Inputs to [`compare`].
+#[derive(Clone, Debug)]
+pub struct CompareConfig {
+    /// Template run: model, optimiser, data, budget (the schedule is replaced per run).
+    pub run: RunConfig,
+    /// Target test accuracy in [0, 1].
+    pub target_acc: f64,
+    /// Where to train.
+    pub device: DeviceKind,
+    /// Range-test settings.
+    pub range: RangeTestConfig<f64>,
+    /// Bars and summary lines.
+    pub verbosity: Verbosity,
+}
+
+fn row_from(
+    name: String,
+    spec: &ScheduleSpec,
+    m: Metrics,
+    end: RunEnd,
+    target: f64,
+    batch_size: usize,
+) -> CompareRow {
+    let final_acc = m.evals.last().map_or(0.0, |e| e.test_acc);
+    let best_acc = m.evals.iter().map(|e| e.test_acc).fold(0.0, f64::max);
+    let hit = m.time_to_target(target);
+    let secs = m.evals.last().map_or(0.0, |e| e.train_seconds);
+    let images = (m.steps.len() * batch_size) as f64;
+    CompareRow {
+        name,
+        kind: spec.kind,
+        lr: spec.lr,
+        final_acc,
+        best_acc,
+        steps_to_target: hit.map(|h| h.0),
+        seconds_to_target: hit.map(|h| h.1),
+        img_per_s: if secs > 0.0 { images / secs } else { 0.0 },
+        diverged: end == RunEnd::Diverged,
+        metrics: m,
+    }
+}
+
+/// Runs the comparison. Every run starts from the same initial weights (same seed).
+///
+/// # Errors
+/// Network, data or schedule failures (a diverging run is a result, not an error).
+pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
+    let run = &cfg.run;
+    let train_len = run.train_limit.map_or(data.train.len(), |l| l.min(data.train.len()));
+    let total = run.steps_per_epoch(train_len) * run.epochs;
+    let new_net = || -> Result<Box<dyn Network>> {
+        build_network(
+            run.model.into(),
+            run.optimizer.kind(run.weight_decay),
+            cfg.device,
+            run.seed,
+            (data.train.channels, data.train.height, data.train.width),
+            data.train.classes,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let mut net = new_net()?;
+    let train_set = match run.train_limit {
+        Some(n) => data.train.clone().take(n),
+        None => data.train.clone(),
+    };
+    let outcome = range_test(
+        net.as_mut(),
+        &train_set,
+        run.batch_size,
+        run.seed,
+        cfg.range,
+        Some(run.optimizer.default_momentum()),
+        cfg.verbosity,
+    )?;
+    let found = valley(&outcome)?;
+    note(cfg.verbosity, &format!("compare: range test valley = {found:.3e} (1cycle max lr)"));
+
+    let spec = |kind, lr| ScheduleSpec {
+        kind,
+        lr,
+        total_steps: total,
+        preset: run.schedule.preset,
+        three_phase: false,
+        fixed_momentum: run.optimizer.default_momentum(),
+    };
+    let run_one = |name: String, s: ScheduleSpec| -> Result<CompareRow> {
+        let mut net = new_net()?;
+        let mut rc = run.clone();
+        rc.schedule = s;
+        let res = train(
+            &rc,
+            net.as_mut(),
+            data,
+            None,
+            &RunControl {
+                dir: None,
+                stop_after_epochs: None,
+                verbosity: cfg.verbosity,
+                label: name.clone(),
+            },
+        )?;
+        Ok(row_from(name, &s, res.metrics, res.end, cfg.target_acc, run.batch_size))
+    };
+
+    let onecycle = run_one("onecycle".into(), spec(ScheduleKind::Onecycle, found))?;
+    let mut grid = Vec::new();
+    for m in CONSTANT_GRID {
+        let lr = found * m;
+        grid.push(run_one(format!("constant lr={lr:.2e}"), spec(ScheduleKind::Constant, lr))?);
+    }
+    // Best constant: reaches the target in the fewest steps; ties (or none reaching it)
+    // broken by final accuracy.
+    let best = grid
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            let key = |r: &CompareRow| (r.steps_to_target.unwrap_or(u32::MAX), -r.final_acc);
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        })
+        .map_or(0, |(i, _)| i);
+    let best_lr = grid[best].lr;
+    let step = run_one("step decay".into(), spec(ScheduleKind::Step, best_lr))?;
+    let cosine = run_one("cosine".into(), spec(ScheduleKind::Cosine, best_lr))?;
+    let mut best_row = grid.remove(best);
+    best_row.name = format!("constant (best of {})", CONSTANT_GRID.len());
+
+    let baseline_best = [&best_row, &step, &cosine]
+        .into_iter()
+        .filter_map(|r| r.steps_to_target)
+        .min();
+    let speedup_steps = match (onecycle.steps_to_target, baseline_best) {
+        (Some(a), Some(b)) if a > 0 => Some(f64::from(b) / f64::from(a)),
+        _ => None,
+    };
+    let mut rows = vec![onecycle, best_row, step, cosine];
+    for mut g in grid {
+        g.name = format!("  grid: {}", g.name);
+        rows.push(g);
+    }
+    Ok(CompareReport {
+        found_lr: found,
+        target_acc: cfg.target_acc,
+        total_steps: total,
+        rows,
+        speedup_steps,
+        device: format!("{:?}", cfg.device),
+        range_test: Some(outcome),
+    })
+}
+
+impl CompareReport {
+    /// The results as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "| schedule | lr | final test acc | best test acc | steps to {:.1}% | seconds to {:.1}% | img/s |",
+            100.0 * self.target_acc,
+            100.0 * self.target_acc
+        );
+        s.push_str("|---|---|---|---|---|---|---|\n");
+        for r in &self.rows {
+            let steps = r.steps_to_target.map_or("not reached".into(), |v| v.to_string());
+            let secs = r.seconds_to_target.map_or("—".into(), |v| format!("{v:.1}"));
+            let acc = if r.diverged { "diverged".into() } else { format!("{:.2}%", 100.0 * r.final_acc) };
+            let _ = writeln!(
+                s,
+                "| {} | {:.2e} | {acc} | {:.2}% | {steps} | {secs} | {:.0} |",
+                r.name.trim(),
+                r.lr,
+                100.0 * r.best_acc,
+                r.img_per_s
+            );
+        }
+        match self.speedup_steps {
+            Some(x) => {
+                let _ = writeln!(
+                    s,
+                    "\n1cycle reached {:.1}% in {x:.2}× fewer steps than the best baseline ({} steps per run).",
+                    100.0 * self.target_acc,
+                    self.total_steps
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "\nNo speed-up figure: 1cycle or every baseline missed {:.1}% within {} steps.",
+                    100.0 * self.target_acc,
+                    self.total_steps
+                );
+            }
+        }
+        s
+    }
+
+    fn main_rows(&self) -> impl Iterator<Item = &CompareRow> {
+        self.rows.iter().take(4)
+    }
+
+    /// Test accuracy, training loss and schedule charts.
+    pub fn charts(&self) -> Vec<Chart> {
+        let acc = Chart {
+            title: "test accuracy".into(),
+            x_label: "step".into(),
+            y_label: "test accuracy".into(),
+            series: self
+                .main_rows()
+                .map(|r| Series {
+                    name: r.name.clone(),
+                    points: r.metrics.evals.iter().map(|e| (f64::from(e.step), e.test_acc)).collect(),
+                })
+                .collect(),
+            ..Chart::default()
+        };
+        let loss = Chart {
+            title: "training loss (mean of 20 steps)".into(),
+            x_label: "step".into(),
+            y_label: "loss".into(),
+            log_y: true,
+            series: self
+                .main_rows()
+                .map(|r| Series {
+                    name: r.name.clone(),
+                    points: r
+                        .metrics
+                        .steps
+                        .chunks(20)
+                        .map(|c| {
+                            let mean = c.iter().map(|s| s.loss).sum::<f64>() / c.len() as f64;
+                            (f64::from(c[c.len() - 1].step), mean)
+                        })
+                        .collect(),
+                })
+                .collect(),
+            ..Chart::default()
+        };
+        let lr = Chart {
+            title: "learning rate schedules".into(),
+            x_label: "step".into(),
+            y_label: "learning rate".into(),
+            series: self
+                .main_rows()
+                .map(|r| Series {
+                    name: r.name.clone(),
+                    points: r.metrics.steps.iter().map(|s| (f64::from(s.step), s.lr)).collect(),
+                })
+                .collect(),
+            ..Chart::default()
+        };
+        vec![acc, loss, lr]
+    }
+
+    /// Writes `compare.md`, `compare.json`, per-run metrics CSVs, the range test curve
+    /// and the SVG plots into `dir`.
+    ///
+    /// # Errors
+    /// An unwritable directory.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        use crate::atomic::write_atomic;
+        write_atomic(&dir.join("compare.md"), self.markdown().as_bytes())?;
+        write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(self)?.as_bytes())?;
+        for r in &self.rows {
+            let slug: String = r
+                .name
+                .trim()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                .collect();
+            r.metrics.write(&dir.join("runs").join(slug))?;
+        }
+        let charts = self.charts();
+        charts[0].save_svg(&dir.join("accuracy.svg"))?;
+        charts[1].save_svg(&dir.join("loss.svg"))?;
+        charts[2].save_svg(&dir.join("schedules.svg"))?;
+        if let Some(rt) = &self.range_test {
+            write_atomic(&dir.join("find-lr.csv"), rt.csv().as_bytes())?;
+            crate::cli::find_lr::curve_chart(&rt.curve(), rt.suggestions.as_ref().ok())
+                .save_svg(&dir.join("find-lr.svg"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Test accuracy, training loss and learning rate of a single run.
+pub fn run_charts(m: &Metrics, name: &str) -> Vec<Chart> {
+    let acc = Chart {
+        title: format!("{name}: test accuracy"),
+        x_label: "step".into(),
+        y_label: "test accuracy".into(),
+        series: vec![Series {
+            name: name.into(),
+            points: m.evals.iter().map(|e| (f64::from(e.step), e.test_acc)).collect(),
+        }],
+        ..Chart::default()
+    };
+    let loss = Chart {
+        title: format!("{name}: training loss"),
+        x_label: "step".into(),
+        y_label: "loss".into(),
+        log_y: true,
+        series: vec![Series {
+            name: name.into(),
+            points: m.steps.iter().map(|s| (f64::from(s.step), s.loss)).collect(),
+        }],
+        ..Chart::default()
+    };
+    let lr = Chart {
+        title: format!("{name}: learning rate"),
+        x_label: "step".into(),
+        y_label: "learning rate".into(),
+        series: vec![Series {
+            name: name.into(),
+            points: m.steps.iter().map(|s| (f64::from(s.step), s.lr)).collect(),
+        }],
+        ..Chart::default()
+    };
+    if m.evals.is_empty() {
+        vec![loss, lr]
+    } else {
+        vec![acc, loss, lr]
+    }
+}

@@ -1,0 +1,113 @@
+//! The LR range test on a real network, driven by onecycle-core's state machine.
+
+use anyhow::{Context, Result};
+use onecycle_core::finder::{Point, Status, StopReason, Suggestions};
+use onecycle_core::{FinderError, RangeTestConfig};
+
+use crate::cli::find_lr::Curve;
+use crate::data::Dataset;
+use crate::nn::Network;
+use crate::train::progress::{Bar, Verbosity};
+
+/// History capacity of the range test (steps).
+pub const MAX_RANGE_STEPS: usize = 2048;
+
+/// What a range test found.
+#[derive(Clone, Debug)]
+pub struct RangeTestOutcome {
+    /// The recorded curve (lr used, smoothed loss, raw loss).
+    pub points: Vec<Point<f64>>,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// The configured number of steps (fastai's window is relative to it).
+    pub num_steps: u32,
+    /// Suggestions, or why there are none (too few points).
+    pub suggestions: Result<Suggestions<f64>, FinderError>,
+}
+
+impl RangeTestOutcome {
+    /// The curve as recorded (smoothed loss), as `find-lr --from-csv` reads it.
+    pub fn curve(&self) -> Curve {
+        Curve {
+            lrs: self.points.iter().map(|p| p.lr).collect(),
+            losses: self.points.iter().map(|p| p.loss).collect(),
+        }
+    }
+
+    /// `lr,loss` CSV of the recorded curve (smoothed loss; round-trip exact).
+    pub fn csv(&self) -> String {
+        let mut s = String::from("lr,loss,raw_loss\n");
+        for p in &self.points {
+            s.push_str(&format!("{},{},{}\n", p.lr, p.loss, p.raw_loss));
+        }
+        s
+    }
+}
+
+/// Runs the range test on `train` batches (order from `seed`, epoch after epoch),
+/// with the optimiser's momentum held at `momentum`, then restores the network's
+/// weights, statistics and optimiser state exactly as they were.
+///
+/// # Errors
+/// An invalid config, a batch size larger than the data, or a network failure.
+pub fn range_test(
+    net: &mut dyn Network,
+    train: &Dataset,
+    batch_size: usize,
+    seed: u64,
+    cfg: RangeTestConfig<f64>,
+    momentum: Option<f64>,
+    verbosity: Verbosity,
+) -> Result<RangeTestOutcome> {
+    let mut test = cfg
+        .build::<MAX_RANGE_STEPS>()
+        .map_err(|e| anyhow::anyhow!("invalid range test: {e}"))?;
+    let snapshot = net.snapshot();
+    let bar = Bar::new(u64::from(cfg.num_steps), "find-lr", verbosity);
+    let result = (|| -> Result<StopReason> {
+        let mut epoch = 0u64;
+        loop {
+            let batches = train
+                .train_batches(batch_size, seed, epoch)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for batch in batches {
+                let lr = test.lr();
+                let loss = net
+                    .train_step(&batch.images, &batch.labels, lr, momentum)
+                    .map_err(|e| anyhow::anyhow!("range test at lr {lr:.3e}: {e}"))?;
+                let status = test.record(f64::from(loss));
+                bar.step(f64::from(loss), None, lr, 0.0);
+                if let Status::Done(reason) = status {
+                    return Ok(reason);
+                }
+            }
+            epoch += 1;
+        }
+    })();
+    net.restore(&snapshot)
+        .map_err(|e| anyhow::anyhow!("cannot restore the initial weights: {e}"))?;
+    let stop = result?;
+    bar.finish(&format!(
+        "find-lr: {} steps recorded, stopped: {stop:?}",
+        test.history().len()
+    ));
+    Ok(RangeTestOutcome {
+        points: test.history().to_vec(),
+        stop,
+        num_steps: cfg.num_steps,
+        suggestions: test.suggestions(),
+    })
+}
+
+/// The valley suggestion, or an error explaining what to change.
+///
+/// # Errors
+/// When the curve was too short for a suggestion.
+pub fn valley(outcome: &RangeTestOutcome) -> Result<f64> {
+    outcome
+        .suggestions
+        .as_ref()
+        .map(|s| s.valley)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the range test gave no suggestion: widen --start-lr/--end-lr or raise --steps")
+}

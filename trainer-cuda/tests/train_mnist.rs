@@ -1,0 +1,99 @@
+//! A short real training run on a slice of MNIST must learn. Skips (with a message)
+//! when MNIST is not in the data directory; CI fetches it first.
+
+use trainer_cuda::data::{load, resolve_data_dir, DatasetName};
+use trainer_cuda::nn::{build_network, Backend, DeviceKind};
+use trainer_cuda::train::progress::Verbosity;
+use trainer_cuda::train::{
+    range_test, train, ModelName, OptimizerName, PresetName, RunConfig, RunControl, ScheduleKind,
+    ScheduleSpec,
+};
+
+fn mnist_dir() -> Option<std::path::PathBuf> {
+    let candidates = [
+        resolve_data_dir(None),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
+    ];
+    candidates.into_iter().find(|d| d.join("mnist").is_dir())
+}
+
+#[test]
+fn onecycle_on_an_mnist_slice_learns() {
+    let Some(dir) = mnist_dir() else {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    };
+    let data = load(DatasetName::Mnist, &dir).unwrap();
+    let cfg = RunConfig {
+        dataset: DatasetName::Mnist,
+        model: ModelName::MnistCnn,
+        optimizer: OptimizerName::Sgd,
+        weight_decay: 1e-4,
+        batch_size: 64,
+        epochs: 1,
+        seed: 3,
+        schedule: ScheduleSpec {
+            kind: ScheduleKind::Onecycle,
+            lr: 0.1,
+            total_steps: 3000 / 64,
+            preset: PresetName::Pytorch,
+            three_phase: false,
+            fixed_momentum: 0.9,
+        },
+        evals_per_epoch: 1,
+        train_limit: Some(3000),
+        test_limit: Some(1000),
+    };
+    let mut net = build_network(
+        cfg.model.into(),
+        cfg.optimizer.kind(cfg.weight_decay),
+        DeviceKind::Cpu(Backend::Fast),
+        cfg.seed,
+        (1, 28, 28),
+        10,
+    )
+    .unwrap();
+    let before = net.evaluate(&data.test.images[..1000 * 784], &data.test.labels[..1000], 500).unwrap();
+    let control = RunControl { dir: None, stop_after_epochs: None, verbosity: Verbosity::Quiet, label: "t".into() };
+    let res = train(&cfg, net.as_mut(), &data, None, &control).unwrap();
+    let steps = &res.metrics.steps;
+    let first: f64 = steps[..5].iter().map(|s| s.loss).sum::<f64>() / 5.0;
+    let last: f64 = steps[steps.len() - 5..].iter().map(|s| s.loss).sum::<f64>() / 5.0;
+    assert!(last < 0.5 * first, "loss did not fall: {first} -> {last}");
+    let acc = res.metrics.evals.last().unwrap().test_acc;
+    assert!(acc > 0.85, "accuracy {acc} after one pass over 3000 images (before: {})", before.accuracy());
+}
+
+#[test]
+fn range_test_restores_the_weights_and_finds_a_usable_lr() {
+    let Some(dir) = mnist_dir() else {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    };
+    let data = load(DatasetName::Mnist, &dir).unwrap();
+    let train_set = data.train.clone().take(128 * 120);
+    let mut net = build_network(
+        ModelName::MnistCnn.into(),
+        OptimizerName::Sgd.kind(0.0),
+        DeviceKind::Cpu(Backend::Fast),
+        5,
+        (1, 28, 28),
+        10,
+    )
+    .unwrap();
+    let before = net.snapshot();
+    let cfg = onecycle_core::RangeTestConfig { num_steps: 100, ..Default::default() };
+    let out = range_test(net.as_mut(), &train_set, 128, 5, cfg, Some(0.9), Verbosity::Quiet).unwrap();
+    assert_eq!(net.snapshot(), before, "weights not restored");
+    let s = out.suggestions.unwrap();
+    for lr in [s.valley, s.slide, s.minimum, s.steep] {
+        assert!(lr > 1e-7 && lr < 10.0, "suggestion {lr} outside the sweep");
+    }
+    // The curve must come down before it diverges: real learning happened.
+    let min = out.points.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
+    assert!(min < 0.8 * out.points[0].loss, "no descent in the range test");
+    // The CSV round-trips through `find-lr --from-csv` to the same suggestions.
+    let parsed = trainer_cuda::cli::find_lr::parse_curve_csv(&out.csv(), "mem").unwrap();
+    let again = trainer_cuda::cli::find_lr::suggestions(&parsed).unwrap();
+    assert_eq!(again, s);
+}
