@@ -17,8 +17,8 @@ use anyhow::{Context, Result};
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path)?;
     let result = (|| -> Result<()> {
-        let mut f = fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut f =
+            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         f.sync_all()
@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn reports_the_path_when_the_directory_is_a_file() {
-        let file = std::env::temp_dir().join(format!("onecycle-atomic-file-{}", std::process::id()));
+        let file =
+            std::env::temp_dir().join(format!("onecycle-atomic-file-{}", std::process::id()));
         fs::write(&file, b"x").unwrap();
         let err = write_atomic(&file.join("out.txt"), b"y").unwrap_err();
         assert!(format!("{err:#}").contains(&file.display().to_string()));

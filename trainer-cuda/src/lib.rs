@@ -2,7 +2,12 @@
 
 pub mod atomic;
 pub mod cli;
+pub mod data;
 pub mod nn;
 pub mod plot;
 pub mod train;
-pub mod data;
+
+/// The workspace README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

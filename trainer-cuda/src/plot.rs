@@ -118,7 +118,9 @@ impl Chart {
                 .y_label_area_size(72);
             match (self.log_x, self.log_y) {
                 (false, false) => {
-                    let chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(plot_err)?;
+                    let chart = builder
+                        .build_cartesian_2d(x0..x1, y0..y1)
+                        .map_err(plot_err)?;
                     self.draw_into(chart)?;
                 }
                 (true, false) => {
@@ -172,7 +174,9 @@ impl Chart {
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(plot_err)?
                 .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
         }
         for (i, m) in self.markers.iter().enumerate() {
             if !(usable(m.at.0, self.log_x) && usable(m.at.1, self.log_y)) {
@@ -225,12 +229,16 @@ pub fn save_stacked_svg(charts: &[Chart], path: &Path) -> Result<()> {
     );
     for (i, c) in charts.iter().enumerate() {
         let inner = c.to_svg(w, h)?;
-        out.push_str(&format!("<g transform=\"translate(0,{})\">\n", h * i as u32));
+        out.push_str(&format!(
+            "<g transform=\"translate(0,{})\">\n",
+            h * i as u32
+        ));
         out.push_str(&inner);
         out.push_str("</g>\n");
     }
     out.push_str("</svg>\n");
-    write_atomic(path, out.as_bytes()).with_context(|| format!("cannot write plot {}", path.display()))
+    write_atomic(path, out.as_bytes())
+        .with_context(|| format!("cannot write plot {}", path.display()))
 }
 
 #[cfg(test)]
@@ -247,7 +255,10 @@ mod tests {
                 name: "line".into(),
                 points: vec![(1.0, 2.0), (10.0, 3.0), (f64::NAN, 1.0), (100.0, 1.5)],
             }],
-            markers: vec![Marker { name: "best".into(), at: (10.0, 3.0) }],
+            markers: vec![Marker {
+                name: "best".into(),
+                at: (10.0, 3.0),
+            }],
             ..Chart::default()
         }
     }
@@ -258,12 +269,18 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("<polyline"), "no line drawn");
         assert!(svg.contains("<circle"), "no marker drawn");
-        assert!(svg.contains("best") && svg.contains("line"), "legend missing");
+        assert!(
+            svg.contains("best") && svg.contains("line"),
+            "legend missing"
+        );
     }
 
     #[test]
     fn empty_chart_is_an_error_not_a_panic() {
-        let c = Chart { title: "empty".into(), ..Chart::default() };
+        let c = Chart {
+            title: "empty".into(),
+            ..Chart::default()
+        };
         let err = c.to_svg(400, 300).unwrap_err();
         assert!(err.to_string().contains("nothing to plot"));
     }

@@ -53,15 +53,30 @@ fn onecycle_on_an_mnist_slice_learns() {
         10,
     )
     .unwrap();
-    let before = net.evaluate(&data.test.images[..1000 * 784], &data.test.labels[..1000], 500).unwrap();
-    let control = RunControl { dir: None, stop_after_epochs: None, verbosity: Verbosity::Quiet, label: "t".into() };
+    let before = net
+        .evaluate(
+            &data.test.images[..1000 * 784],
+            &data.test.labels[..1000],
+            500,
+        )
+        .unwrap();
+    let control = RunControl {
+        dir: None,
+        stop_after_epochs: None,
+        verbosity: Verbosity::Quiet,
+        label: "t".into(),
+    };
     let res = train(&cfg, net.as_mut(), &data, None, &control).unwrap();
     let steps = &res.metrics.steps;
     let first: f64 = steps[..5].iter().map(|s| s.loss).sum::<f64>() / 5.0;
     let last: f64 = steps[steps.len() - 5..].iter().map(|s| s.loss).sum::<f64>() / 5.0;
     assert!(last < 0.5 * first, "loss did not fall: {first} -> {last}");
     let acc = res.metrics.evals.last().unwrap().test_acc;
-    assert!(acc > 0.85, "accuracy {acc} after one pass over 3000 images (before: {})", before.accuracy());
+    assert!(
+        acc > 0.85,
+        "accuracy {acc} after one pass over 3000 images (before: {})",
+        before.accuracy()
+    );
 }
 
 #[test]
@@ -82,16 +97,35 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
     )
     .unwrap();
     let before = net.snapshot();
-    let cfg = onecycle_core::RangeTestConfig { num_steps: 100, ..Default::default() };
-    let out = range_test(net.as_mut(), &train_set, 128, 5, cfg, Some(0.9), Verbosity::Quiet).unwrap();
+    let cfg = onecycle_core::RangeTestConfig {
+        num_steps: 100,
+        ..Default::default()
+    };
+    let out = range_test(
+        net.as_mut(),
+        &train_set,
+        128,
+        5,
+        cfg,
+        Some(0.9),
+        Verbosity::Quiet,
+    )
+    .unwrap();
     assert_eq!(net.snapshot(), before, "weights not restored");
     let s = out.suggestions.unwrap();
     for lr in [s.valley, s.slide, s.minimum, s.steep] {
         assert!(lr > 1e-7 && lr < 10.0, "suggestion {lr} outside the sweep");
     }
     // The curve must come down before it diverges: real learning happened.
-    let min = out.points.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
-    assert!(min < 0.8 * out.points[0].loss, "no descent in the range test");
+    let min = out
+        .points
+        .iter()
+        .map(|p| p.loss)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        min < 0.8 * out.points[0].loss,
+        "no descent in the range test"
+    );
     // The CSV round-trips through `find-lr --from-csv` to the same suggestions.
     let parsed = trainer_cuda::cli::find_lr::parse_curve_csv(&out.csv(), "mem").unwrap();
     let again = trainer_cuda::cli::find_lr::suggestions(&parsed).unwrap();

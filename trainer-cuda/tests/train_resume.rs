@@ -13,7 +13,9 @@ use trainer_cuda::train::{
 fn synthetic(n: usize, seed: u64) -> Dataset {
     let mut state = seed;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as u32
     };
     let mut pixels = Vec::with_capacity(n * 784);
@@ -69,11 +71,19 @@ fn net(cfg: &RunConfig) -> Box<dyn Network> {
 }
 
 fn control(dir: Option<&RunDir>, stop: Option<u32>) -> RunControl<'_> {
-    RunControl { dir, stop_after_epochs: stop, verbosity: Verbosity::Quiet, label: "t".into() }
+    RunControl {
+        dir,
+        stop_after_epochs: stop,
+        verbosity: Verbosity::Quiet,
+        label: "t".into(),
+    }
 }
 
 fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
-    let data = Split { train: synthetic(256, 1), test: synthetic(64, 2) };
+    let data = Split {
+        train: synthetic(256, 1),
+        test: synthetic(64, 2),
+    };
     let cfg = config(optimizer, kind);
 
     let mut straight = net(&cfg);
@@ -81,10 +91,19 @@ fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
     assert_eq!(full.end, RunEnd::Completed);
 
     let tmp = tempfile::tempdir().unwrap();
-    let dir = RunDir { path: tmp.path().to_path_buf() };
+    let dir = RunDir {
+        path: tmp.path().to_path_buf(),
+    };
     dir.write_config(&cfg).unwrap();
     let mut first = net(&cfg);
-    let part = train(&cfg, first.as_mut(), &data, None, &control(Some(&dir), Some(2))).unwrap();
+    let part = train(
+        &cfg,
+        first.as_mut(),
+        &data,
+        None,
+        &control(Some(&dir), Some(2)),
+    )
+    .unwrap();
     assert_eq!(part.end, RunEnd::Stopped);
     drop(first);
 
@@ -94,7 +113,14 @@ fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
     let mut resumed = net(&cfg2);
     let state = load_latest(&dir, resumed.as_mut()).unwrap();
     assert_eq!(state.epochs_done, 2);
-    let rest = train(&cfg2, resumed.as_mut(), &data, Some(state), &control(Some(&dir), None)).unwrap();
+    let rest = train(
+        &cfg2,
+        resumed.as_mut(),
+        &data,
+        Some(state),
+        &control(Some(&dir), None),
+    )
+    .unwrap();
     assert_eq!(rest.end, RunEnd::Completed);
 
     let a = straight.snapshot();
@@ -102,16 +128,31 @@ fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
     assert_eq!(a.tensors.len(), b.tensors.len());
     for (x, y) in a.tensors.iter().zip(&b.tensors) {
         assert_eq!(x.name, y.name);
-        let same = x.data.iter().zip(&y.data).all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "{:?}/{:?}: tensor {} differs after resume", optimizer, kind, x.name);
+        let same = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .all(|(p, q)| p.to_bits() == q.to_bits());
+        assert!(
+            same,
+            "{:?}/{:?}: tensor {} differs after resume",
+            optimizer, kind, x.name
+        );
     }
     assert_eq!(a.optimizer_step, b.optimizer_step);
-    let losses = |m: &trainer_cuda::train::Metrics| m.steps.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>();
+    let losses = |m: &trainer_cuda::train::Metrics| {
+        m.steps.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>()
+    };
     assert_eq!(losses(&full.metrics), losses(&rest.metrics));
-    let accs = |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.test_acc).collect::<Vec<_>>();
+    let accs =
+        |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.test_acc).collect::<Vec<_>>();
     assert_eq!(accs(&full.metrics), accs(&rest.metrics));
     // The run learned something (4 classes: chance is 25%).
-    assert!(full.metrics.evals.last().unwrap().test_acc > 0.6, "{:?}", full.metrics.evals);
+    assert!(
+        full.metrics.evals.last().unwrap().test_acc > 0.6,
+        "{:?}",
+        full.metrics.evals
+    );
 }
 
 #[test]

@@ -13,7 +13,11 @@
 #   the site-packages of $ONECYCLE_PYTHON / python3 / python: nvidia/cu13/lib, nvidia/*/lib,
 #   torch/lib (the CUDA wheels that come with PyTorch),
 #   /usr/local/cuda*/lib64, /usr/local/cuda*/targets/x86_64-linux/lib, /usr/lib/x86_64-linux-gnu,
-# and prepended to LD_LIBRARY_PATH. Nothing is downloaded.
+# and prepended to LD_LIBRARY_PATH. Nothing is downloaded. <bundle>/lib/*.xz (build-cuda.sh
+# --with-nvrtc) are unpacked there first.
+# dfdx compiles a few kernels at run time with NVRTC and looks for their headers in two
+# directories of the build machine (BAKED_PATHS.txt); where missing, they are linked to the
+# copies in the bundle (ONECYCLE_NO_BAKED_LINKS=1 turns that off).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -59,8 +63,10 @@ resolve_libs() {
         found=""
         if [ "$lib" = libcuda.so.1 ]; then
             # The driver's library: whatever the dynamic loader finds by itself, else the list.
-            found="$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')"
+            found="$({ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null |
+                awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }' || true)"
             found="${found%/*}"
+            [ -z "$found" ] || found="$found (system)"
         fi
         if [ -z "$found" ]; then
             for d in "${dirs[@]}"; do
@@ -74,18 +80,36 @@ resolve_libs() {
     done <"$here/NEEDED.txt"
 }
 
+# <bundle>/lib/*.xz (build-cuda.sh --with-nvrtc): unpacked once, next to themselves.
+unpack_libs() {
+    local f
+    for f in "$here"/lib/*.xz; do
+        [ -f "$f" ] && [ ! -f "${f%.xz}" ] || continue
+        if command -v xz >/dev/null; then
+            xz -dc "$f" >"${f%.xz}.tmp.$$"
+        else
+            python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' \
+                "$f" >"${f%.xz}.tmp.$$"
+        fi || die "cannot unpack $f (no xz, no python3, or the bundle is read-only)"
+        mv "${f%.xz}.tmp.$$" "${f%.xz}"
+    done
+}
+
 setup_env() {
-    local lib dir missing="" extra=""
+    local lib dir missing="" extra="" resolved
+    unpack_libs
+    resolved="$(resolve_libs)" || die "cannot search for the CUDA libraries"
+    [ "$(grep -c . <<<"$resolved")" = "$(grep -c . "$here/NEEDED.txt")" ] || die "library search ended early"
     while IFS=$'\t' read -r lib dir; do
-        if [ -z "$dir" ]; then
-            missing="$missing $lib"
-        elif [ "$lib" != libcuda.so.1 ]; then
-            case ":$extra:" in *":$dir:"*) ;; *) extra="${extra:+$extra:}$dir" ;; esac
-        fi
-    done < <(resolve_libs)
+        case "$dir" in
+            "") missing="$missing $lib" ;;
+            *" (system)") ;; # the dynamic loader finds it by itself
+            *) case ":$extra:" in *":$dir:"*) ;; *) extra="${extra:+$extra:}$dir" ;; esac ;;
+        esac
+    done <<<"$resolved"
     if [ -n "$missing" ]; then
         die "missing CUDA libraries:$missing. Install the NVIDIA driver (libcuda.so.1) and the CUDA 13" \
-            "wheels (pip install 'nvidia-cublas==13.*' 'nvidia-cuda-nvrtc==13.*' 'nvidia-curand==10.*')," \
+            "wheels that hold the others (pip install nvidia-cublas nvidia-cuda-nvrtc, as PyTorch does)," \
             "or set ONECYCLE_CUDA_LIB_DIRS to the directories that hold them"
     fi
     export LD_LIBRARY_PATH="$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -122,6 +146,7 @@ case "$cmd" in
         ls "$here/tests" 2>/dev/null | sed 's/^/test /'
         ;;
     --libs)
+        unpack_libs
         resolve_libs | awk -F'\t' '{ printf "%-22s %s\n", $1, ($2 == "" ? "NOT FOUND" : $2) }'
         setup_env
         echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"

@@ -29,6 +29,9 @@ struct Args {
     /// Use the device-generic layers instead of the fast CPU ops.
     #[arg(long)]
     generic: bool,
+    /// `cpu` or `cuda` (the GPU always runs the generic layers; needs `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Skip the glibc allocator tuning (to measure its effect).
     #[arg(long)]
     no_malloc_tuning: bool,
@@ -61,7 +64,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         nesterov: false,
         weight_decay: 0.0,
     };
-    let mut net = build_network(kind, opt, DeviceKind::Cpu(backend), 0, input, classes)?;
+    let device = match args.device.as_str() {
+        "cpu" => DeviceKind::Cpu(backend),
+        "cuda" => DeviceKind::Cuda,
+        other => return Err(format!("--device {other}: use cpu or cuda").into()),
+    };
+    let mut net = build_network(kind, opt, device, 0, input, classes)?;
     let per = input.0 * input.1 * input.2;
     let mut state = 0x1234_5678_u32;
     let mut next = || {
@@ -95,7 +103,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| dfdx {}{} | {} | {} | {} | {} | {:.0} | {:.2} | {} | {:.4} |",
-        if args.generic { "generic" } else { "fast-cpu" },
+        match device {
+            DeviceKind::Cuda => "cuda (generic)",
+            _ if args.generic => "generic",
+            _ => "fast-cpu",
+        },
         if tuned { "" } else { " (no mallopt)" },
         kind,
         args.batch,

@@ -87,18 +87,27 @@ impl TrainingArgs {
                 data.train.classes,
             ) {
                 Ok(net) => {
-                    note(self.verbosity(), &format!("device: {device:?}; model: {}", net.describe()));
+                    note(
+                        self.verbosity(),
+                        &format!("device: {device:?}; model: {}", net.describe()),
+                    );
                     return Ok((net, device));
                 }
                 Err(e) => {
                     if self.device == DeviceName::Auto {
-                        note(self.verbosity(), &format!("{device:?} unavailable ({e}); trying the next device"));
+                        note(
+                            self.verbosity(),
+                            &format!("{device:?} unavailable ({e}); trying the next device"),
+                        );
                     }
                     last = Some(e);
                 }
             }
         }
-        Err(anyhow::anyhow!("{}", last.map_or("no device".to_string(), |e| e.to_string())))
-            .context("cannot build the model")
+        Err(anyhow::anyhow!(
+            "{}",
+            last.map_or("no device".to_string(), |e| e.to_string())
+        ))
+        .context("cannot build the model")
     }
 }

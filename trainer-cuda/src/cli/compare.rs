@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use onecycle_core::{Preset, RangeTestConfig};
+use onecycle_core::Preset;
 
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
@@ -73,16 +73,21 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         train_limit: c.train_limit,
         test_limit: c.test_limit,
     };
-    let train_len = c.train_limit.map_or(data.train.len(), |l| l.min(data.train.len()));
+    let train_len = c
+        .train_limit
+        .map_or(data.train.len(), |l| l.min(data.train.len()));
     if run.steps_per_epoch(train_len) == 0 {
-        bail!("--batch-size {} is larger than the {train_len} training images: lower it", c.batch_size);
+        bail!(
+            "--batch-size {} is larger than the {train_len} training images: lower it",
+            c.batch_size
+        );
     }
     let report = compare(
         &CompareConfig {
             run,
             target_acc: args.target_acc,
             device,
-            range: RangeTestConfig::default(),
+            range: crate::train::range_test::trainer_range_config(),
             verbosity: c.verbosity(),
         },
         &data,

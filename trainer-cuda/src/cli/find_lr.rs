@@ -42,7 +42,10 @@ pub fn parse_curve_csv(text: &str, origin: &str) -> Result<Curve> {
     let Some((_, header)) = lines.next() else {
         bail!("{origin} is empty: expected a header `lr,loss` and one row per range-test step");
     };
-    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let find = |name: &str| cols.iter().position(|c| c == name);
     let (Some(lr_col), Some(loss_col)) = (find("lr"), find("loss")) else {
         bail!(
@@ -56,9 +59,9 @@ pub fn parse_curve_csv(text: &str, origin: &str) -> Result<Curve> {
             let field = fields.get(col).with_context(|| {
                 format!("{origin}:{line_no}: row `{line}` has no `{name}` field ({} columns in the header)", cols.len())
             })?;
-            field
-                .parse::<f64>()
-                .with_context(|| format!("{origin}:{line_no}: `{field}` is not a number ({name} column)"))
+            field.parse::<f64>().with_context(|| {
+                format!("{origin}:{line_no}: `{field}` is not a number ({name} column)")
+            })
         };
         curve.lrs.push(get(lr_col, "lr")?);
         curve.losses.push(get(loss_col, "loss")?);
@@ -85,8 +88,12 @@ pub fn read_curve_csv(path: &Path) -> Result<Curve> {
 /// # Errors
 /// Too few points, or non-finite values, as reported by the core.
 pub fn suggestions(curve: &Curve) -> Result<Suggestions<f64>> {
-    finder::suggest_all(&curve.lrs, &curve.losses, curve.lrs.len())
-        .map_err(|e| anyhow::anyhow!("cannot suggest a learning rate from {} points: {e}", curve.lrs.len()))
+    finder::suggest_all(&curve.lrs, &curve.losses, curve.lrs.len()).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot suggest a learning rate from {} points: {e}",
+            curve.lrs.len()
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -120,7 +127,11 @@ pub fn format_suggestions(s: &Suggestions<f64>, format: SuggestFormat) -> String
                     Method::Minimum => s.minimum,
                     Method::Steep => s.steep,
                 };
-                let note = if m == Method::Valley { "  (default)" } else { "" };
+                let note = if m == Method::Valley {
+                    "  (default)"
+                } else {
+                    ""
+                };
                 t.push_str(&format!("{:<8} {v:.3e}{note}\n", m.name()));
             }
             t
@@ -132,7 +143,12 @@ pub fn format_suggestions(s: &Suggestions<f64>, format: SuggestFormat) -> String
 pub fn curve_chart(curve: &Curve, s: Option<&Suggestions<f64>>) -> Chart {
     let mut markers = Vec::new();
     if let Some(s) = s {
-        for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("minimum", s.minimum), ("steep", s.steep)] {
+        for (name, lr) in [
+            ("valley", s.valley),
+            ("slide", s.slide),
+            ("minimum", s.minimum),
+            ("steep", s.steep),
+        ] {
             markers.push(Marker {
                 name: format!("{name} {lr:.2e}"),
                 at: (lr, interpolate_loss(curve, lr)),
@@ -146,7 +162,12 @@ pub fn curve_chart(curve: &Curve, s: Option<&Suggestions<f64>>) -> Chart {
         log_x: true,
         series: vec![Series {
             name: "loss".into(),
-            points: curve.lrs.iter().copied().zip(curve.losses.iter().copied()).collect(),
+            points: curve
+                .lrs
+                .iter()
+                .copied()
+                .zip(curve.losses.iter().copied())
+                .collect(),
         }],
         markers,
         ..Chart::default()
@@ -173,7 +194,11 @@ pub fn interpolate_loss(curve: &Curve, lr: f64) -> f64 {
             for w in pts.windows(2) {
                 let ((x0, y0), (x1, y1)) = (w[0], w[1]);
                 if x >= x0 && x <= x1 {
-                    return if x1 == x0 { y0 } else { y0 + (y1 - y0) * (x - x0) / (x1 - x0) };
+                    return if x1 == x0 {
+                        y0
+                    } else {
+                        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+                    };
                 }
             }
             pts[pts.len() - 1].1
@@ -194,14 +219,14 @@ pub struct FindLrArgs {
     /// Draw loss against lr, with the suggestions marked, into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// First learning rate of the sweep.
-    #[arg(long, default_value_t = 1e-7)]
+    /// First learning rate of the sweep (fastai: 1e-7).
+    #[arg(long, default_value_t = 1e-5)]
     pub start_lr: f64,
     /// Last learning rate of the sweep.
     #[arg(long, default_value_t = 10.0)]
     pub end_lr: f64,
-    /// Steps of the sweep (at most 2048).
-    #[arg(long, default_value_t = 100)]
+    /// Steps of the sweep, at most 2048 (fastai: 100; see `trainer_range_config` for why 400).
+    #[arg(long, default_value_t = 400)]
     pub steps: u32,
     /// Linear instead of exponential sweep.
     #[arg(long)]
@@ -225,7 +250,11 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
         start_lr: args.start_lr,
         end_lr: args.end_lr,
         num_steps: args.steps,
-        sweep: if args.linear { Sweep::Linear } else { Sweep::Exponential },
+        sweep: if args.linear {
+            Sweep::Linear
+        } else {
+            Sweep::Exponential
+        },
         ..onecycle_core::RangeTestConfig::default()
     };
     let c = &args.common;
@@ -244,9 +273,15 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
         Some(c.optimizer.default_momentum()),
         c.verbosity(),
     )?;
-    let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from("runs/find-lr.csv"));
+    let csv = args
+        .csv
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/find-lr.csv"));
     crate::atomic::write_atomic(&csv, outcome.csv().as_bytes())?;
-    let plot = args.plot.clone().unwrap_or_else(|| csv.with_extension("svg"));
+    let plot = args
+        .plot
+        .clone()
+        .unwrap_or_else(|| csv.with_extension("svg"));
     let s = outcome.suggestions.map_err(|e| {
         anyhow::anyhow!(
             "{e} ({} points recorded, stopped: {:?}; curve in {}): widen --start-lr/--end-lr or raise --steps",
@@ -258,7 +293,11 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
     curve_chart(&outcome.curve(), Some(&s)).save_svg(&plot)?;
     crate::train::progress::note(
         c.verbosity(),
-        &format!("find-lr: curve in {}, plot in {}", csv.display(), plot.display()),
+        &format!(
+            "find-lr: curve in {}, plot in {}",
+            csv.display(),
+            plot.display()
+        ),
     );
     out.write_all(format_suggestions(&s, args.format).as_bytes())
         .context("cannot write to stdout")?;
@@ -305,7 +344,10 @@ mod tests {
 
     #[test]
     fn interpolation_is_linear_in_log_lr() {
-        let c = Curve { lrs: vec![1e-3, 1e-1], losses: vec![1.0, 3.0] };
+        let c = Curve {
+            lrs: vec![1e-3, 1e-1],
+            losses: vec![1.0, 3.0],
+        };
         assert!((interpolate_loss(&c, 1e-2) - 2.0).abs() < 1e-12);
         assert_eq!(interpolate_loss(&c, 1e-5), 1.0);
         assert_eq!(interpolate_loss(&c, 1.0), 3.0);
@@ -313,8 +355,14 @@ mod tests {
 
     #[test]
     fn json_has_exactly_the_four_keys() {
-        let s = Suggestions { valley: 1e-3, slide: 2e-3, minimum: 3e-3, steep: 4e-3 };
-        let v: serde_json::Value = serde_json::from_str(&format_suggestions(&s, SuggestFormat::Json)).unwrap();
+        let s = Suggestions {
+            valley: 1e-3,
+            slide: 2e-3,
+            minimum: 3e-3,
+            steep: 4e-3,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&format_suggestions(&s, SuggestFormat::Json)).unwrap();
         let obj = v.as_object().unwrap();
         assert_eq!(obj.len(), 4);
         assert_eq!(obj["valley"], 1e-3);

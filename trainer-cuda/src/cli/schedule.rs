@@ -236,9 +236,14 @@ pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> Result<()> {
         }
     };
     if let Some(path) = &args.plot {
-        let title = format!("{} 1cycle, {} steps", args.preset.name(), schedule.total_steps());
+        let title = format!(
+            "{} 1cycle, {} steps",
+            args.preset.name(),
+            schedule.total_steps()
+        );
         crate::plot::save_stacked_svg(&chart(&rows, &title), path)?;
     }
-    out.write_all(text.as_bytes()).context("cannot write to stdout")?;
+    out.write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
     Ok(())
 }

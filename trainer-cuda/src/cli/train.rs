@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use onecycle_core::{Preset, RangeTestConfig};
+use onecycle_core::Preset;
 
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
@@ -57,9 +57,24 @@ pub struct TrainArgs {
 /// Bad options, data or checkpoint problems.
 pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     let verbosity = args.common.verbosity();
+    if let Some(resume) = &args.resume {
+        // Fail before loading data when the directory cannot be resumed.
+        let dir = RunDir {
+            path: resume.clone(),
+        };
+        dir.read_config()?;
+        if dir.read_state()?.is_none() {
+            bail!(
+                "{} has no checkpoint yet (no checkpoint.json): start a fresh run instead of --resume",
+                resume.display()
+            );
+        }
+    }
     let data = args.common.load_data()?;
     let (mut net, dir, cfg, start) = if let Some(resume) = &args.resume {
-        let dir = RunDir { path: resume.clone() };
+        let dir = RunDir {
+            path: resume.clone(),
+        };
         let cfg = dir.read_config()?;
         if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
             bail!(
@@ -109,7 +124,9 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
             bail!("--epochs 0 trains nothing: give at least 1");
         }
         let c = &args.common;
-        let train_len = c.train_limit.map_or(data.train.len(), |l| l.min(data.train.len()));
+        let train_len = c
+            .train_limit
+            .map_or(data.train.len(), |l| l.min(data.train.len()));
         let lr = match args.max_lr {
             MaxLr::Value(v) => v,
             MaxLr::Auto => {
@@ -119,15 +136,21 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                     &train_set,
                     c.batch_size,
                     c.seed,
-                    RangeTestConfig::default(),
+                    crate::train::range_test::trainer_range_config(),
                     Some(c.optimizer.default_momentum()),
                     verbosity,
                 )?;
                 let v = valley(&outcome)?;
                 std::fs::create_dir_all(&dir.path)
                     .with_context(|| format!("cannot create {}", dir.path.display()))?;
-                crate::atomic::write_atomic(&dir.path.join("find-lr.csv"), outcome.csv().as_bytes())?;
-                note(verbosity, &format!("--max-lr auto: range test valley = {v:.3e}"));
+                crate::atomic::write_atomic(
+                    &dir.path.join("find-lr.csv"),
+                    outcome.csv().as_bytes(),
+                )?;
+                note(
+                    verbosity,
+                    &format!("--max-lr auto: range test valley = {v:.3e}"),
+                );
                 v
             }
         };

@@ -242,11 +242,7 @@ fn flat<D: Device<f32>, T>(a: Act<D, T>) -> Tensor<(usize, usize), f32, D, T> {
     }
 }
 
-fn update_running<D: NnDevice>(
-    running: &mut Running<D>,
-    stats: generic::BnTensors<D>,
-    n: usize,
-) {
+fn update_running<D: NnDevice>(running: &mut Running<D>, stats: generic::BnTensors<D>, n: usize) {
     let unbias = n as f32 / (n.max(2) - 1) as f32;
     running.0 = running.0.clone() * (1.0 - BN_MOMENTUM) + stats.mean * BN_MOMENTUM;
     running.1 = running.1.clone() * (1.0 - BN_MOMENTUM) + stats.var * (BN_MOMENTUM * unbias);

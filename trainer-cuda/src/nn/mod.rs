@@ -317,10 +317,21 @@ fn build_cuda(
     classes: usize,
 ) -> Result<Box<dyn Network>, NnError> {
     use dfdx::prelude::Cuda;
-    use dfdx::tensor::RandomU64;
-    let _ = RandomU64::random_u64;
-    let dev = Cuda::try_seed_from_u64(seed)
-        .map_err(|e| NnError::Device(format!("cannot open CUDA GPU 0: {e:?}")))?;
+    // cudarc 0.9 unwraps a failing `cuInit` (no driver, a stub library): turn that panic
+    // into a typed error, without the panic message on stderr.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(|| Cuda::try_seed_from_u64(seed));
+    std::panic::set_hook(hook);
+    let dev =
+        match opened {
+            Ok(Ok(dev)) => dev,
+            Ok(Err(e)) => return Err(NnError::Device(format!("cannot open CUDA GPU 0: {e:?}"))),
+            Err(_) => return Err(NnError::Device(
+                "cannot initialise the CUDA driver (no NVIDIA driver or GPU?): use --device cpu"
+                    .into(),
+            )),
+        };
     Ok(Box::new(Net::new(
         dev, kind, optimizer, false, seed, input, classes,
     )?))

@@ -20,7 +20,7 @@ use crate::train::run::{train, RunControl, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
 /// Constant-lr grid, as multiples of the range test's valley suggestion.
-pub const CONSTANT_GRID: [f64; 4] = [0.1, 0.3, 1.0, 3.0];
+pub const CONSTANT_GRID: [f64; 5] = [0.1, 0.3, 1.0, 3.0, 10.0];
 
 /// One schedule's result.
 #[derive(Clone, Debug, Serialize)]
@@ -116,7 +116,9 @@ fn row_from(
 /// Network, data or schedule failures (a diverging run is a result, not an error).
 pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
     let run = &cfg.run;
-    let train_len = run.train_limit.map_or(data.train.len(), |l| l.min(data.train.len()));
+    let train_len = run
+        .train_limit
+        .map_or(data.train.len(), |l| l.min(data.train.len()));
     let total = run.steps_per_epoch(train_len) * run.epochs;
     let new_net = || -> Result<Box<dyn Network>> {
         build_network(
@@ -144,7 +146,10 @@ pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
         cfg.verbosity,
     )?;
     let found = valley(&outcome)?;
-    note(cfg.verbosity, &format!("compare: range test valley = {found:.3e} (1cycle max lr)"));
+    note(
+        cfg.verbosity,
+        &format!("compare: range test valley = {found:.3e} (1cycle max lr)"),
+    );
 
     let spec = |kind, lr| ScheduleSpec {
         kind,
@@ -170,14 +175,24 @@ pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
                 label: name.clone(),
             },
         )?;
-        Ok(row_from(name, &s, res.metrics, res.end, cfg.target_acc, run.batch_size))
+        Ok(row_from(
+            name,
+            &s,
+            res.metrics,
+            res.end,
+            cfg.target_acc,
+            run.batch_size,
+        ))
     };
 
     let onecycle = run_one("onecycle".into(), spec(ScheduleKind::Onecycle, found))?;
     let mut grid = Vec::new();
     for m in CONSTANT_GRID {
         let lr = found * m;
-        grid.push(run_one(format!("constant lr={lr:.2e}"), spec(ScheduleKind::Constant, lr))?);
+        grid.push(run_one(
+            format!("constant lr={lr:.2e}"),
+            spec(ScheduleKind::Constant, lr),
+        )?);
     }
     // Best constant: reaches the target in the fewest steps; ties (or none reaching it)
     // broken by final accuracy.
@@ -232,9 +247,17 @@ impl CompareReport {
         );
         s.push_str("|---|---|---|---|---|---|---|\n");
         for r in &self.rows {
-            let steps = r.steps_to_target.map_or("not reached".into(), |v| v.to_string());
-            let secs = r.seconds_to_target.map_or("—".into(), |v| format!("{v:.1}"));
-            let acc = if r.diverged { "diverged".into() } else { format!("{:.2}%", 100.0 * r.final_acc) };
+            let steps = r
+                .steps_to_target
+                .map_or("not reached".into(), |v| v.to_string());
+            let secs = r
+                .seconds_to_target
+                .map_or("—".into(), |v| format!("{v:.1}"));
+            let acc = if r.diverged {
+                "diverged".into()
+            } else {
+                format!("{:.2}%", 100.0 * r.final_acc)
+            };
             let _ = writeln!(
                 s,
                 "| {} | {:.2e} | {acc} | {:.2}% | {steps} | {secs} | {:.0} |",
@@ -279,7 +302,12 @@ impl CompareReport {
                 .main_rows()
                 .map(|r| Series {
                     name: r.name.clone(),
-                    points: r.metrics.evals.iter().map(|e| (f64::from(e.step), e.test_acc)).collect(),
+                    points: r
+                        .metrics
+                        .evals
+                        .iter()
+                        .map(|e| (f64::from(e.step), e.test_acc))
+                        .collect(),
                 })
                 .collect(),
             ..Chart::default()
@@ -314,7 +342,12 @@ impl CompareReport {
                 .main_rows()
                 .map(|r| Series {
                     name: r.name.clone(),
-                    points: r.metrics.steps.iter().map(|s| (f64::from(s.step), s.lr)).collect(),
+                    points: r
+                        .metrics
+                        .steps
+                        .iter()
+                        .map(|s| (f64::from(s.step), s.lr))
+                        .collect(),
                 })
                 .collect(),
             ..Chart::default()
@@ -330,13 +363,22 @@ impl CompareReport {
     pub fn write(&self, dir: &Path) -> Result<()> {
         use crate::atomic::write_atomic;
         write_atomic(&dir.join("compare.md"), self.markdown().as_bytes())?;
-        write_atomic(&dir.join("compare.json"), serde_json::to_string_pretty(self)?.as_bytes())?;
+        write_atomic(
+            &dir.join("compare.json"),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )?;
         for r in &self.rows {
             let slug: String = r
                 .name
                 .trim()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             r.metrics.write(&dir.join("runs").join(slug))?;
         }
@@ -361,7 +403,11 @@ pub fn run_charts(m: &Metrics, name: &str) -> Vec<Chart> {
         y_label: "test accuracy".into(),
         series: vec![Series {
             name: name.into(),
-            points: m.evals.iter().map(|e| (f64::from(e.step), e.test_acc)).collect(),
+            points: m
+                .evals
+                .iter()
+                .map(|e| (f64::from(e.step), e.test_acc))
+                .collect(),
         }],
         ..Chart::default()
     };
@@ -372,7 +418,11 @@ pub fn run_charts(m: &Metrics, name: &str) -> Vec<Chart> {
         log_y: true,
         series: vec![Series {
             name: name.into(),
-            points: m.steps.iter().map(|s| (f64::from(s.step), s.loss)).collect(),
+            points: m
+                .steps
+                .iter()
+                .map(|s| (f64::from(s.step), s.loss))
+                .collect(),
         }],
         ..Chart::default()
     };

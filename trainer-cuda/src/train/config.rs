@@ -30,8 +30,14 @@ impl OptimizerName {
     /// The network-level optimiser with `weight_decay`.
     pub fn kind(self, weight_decay: f32) -> OptimizerKind {
         match self {
-            Self::Sgd => OptimizerKind::Sgd { nesterov: false, weight_decay },
-            Self::Nesterov => OptimizerKind::Sgd { nesterov: true, weight_decay },
+            Self::Sgd => OptimizerKind::Sgd {
+                nesterov: false,
+                weight_decay,
+            },
+            Self::Nesterov => OptimizerKind::Sgd {
+                nesterov: true,
+                weight_decay,
+            },
             Self::Adam => OptimizerKind::Adam,
             Self::Adamw => OptimizerKind::AdamW { weight_decay },
             Self::Rmsprop => OptimizerKind::RmsProp,
@@ -164,7 +170,10 @@ mod tests {
     fn max_lr_parses_numbers_and_auto() {
         assert_eq!("auto".parse::<MaxLr>(), Ok(MaxLr::Auto));
         assert_eq!("0.5".parse::<MaxLr>(), Ok(MaxLr::Value(0.5)));
-        assert!("-1".parse::<MaxLr>().unwrap_err().contains("positive number"));
+        assert!("-1"
+            .parse::<MaxLr>()
+            .unwrap_err()
+            .contains("positive number"));
         assert!("nan".parse::<MaxLr>().is_err());
     }
 }

@@ -60,19 +60,34 @@ impl Metrics {
     pub fn steps_csv(&self) -> String {
         let mut s = String::from("step,epoch,lr,momentum,loss\n");
         for r in &self.steps {
-            let _ = writeln!(s, "{},{},{},{},{}", r.step, r.epoch, r.lr, opt(r.momentum), r.loss);
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{}",
+                r.step,
+                r.epoch,
+                r.lr,
+                opt(r.momentum),
+                r.loss
+            );
         }
         s
     }
 
     /// Per-evaluation CSV.
     pub fn evals_csv(&self) -> String {
-        let mut s = String::from("step,epoch,train_loss,test_loss,test_acc,train_seconds,img_per_s\n");
+        let mut s =
+            String::from("step,epoch,train_loss,test_loss,test_acc,train_seconds,img_per_s\n");
         for r in &self.evals {
             let _ = writeln!(
                 s,
                 "{},{},{},{},{},{},{}",
-                r.step, r.epoch, r.train_loss, r.test_loss, r.test_acc, r.train_seconds, r.img_per_s
+                r.step,
+                r.epoch,
+                r.train_loss,
+                r.test_loss,
+                r.test_acc,
+                r.train_seconds,
+                r.img_per_s
             );
         }
         s
@@ -85,7 +100,10 @@ impl Metrics {
     pub fn write(&self, dir: &Path) -> Result<()> {
         write_atomic(&dir.join("steps.csv"), self.steps_csv().as_bytes())?;
         write_atomic(&dir.join("epochs.csv"), self.evals_csv().as_bytes())?;
-        write_atomic(&dir.join("metrics.json"), serde_json::to_string_pretty(self)?.as_bytes())?;
+        write_atomic(
+            &dir.join("metrics.json"),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )?;
         Ok(())
     }
 
@@ -128,7 +146,13 @@ mod tests {
     #[test]
     fn csv_rows_round_trip_the_numbers() {
         let m = Metrics {
-            steps: vec![StepRecord { step: 3, epoch: 0, lr: 0.1 / 3.0, momentum: None, loss: 2.25 }],
+            steps: vec![StepRecord {
+                step: 3,
+                epoch: 0,
+                lr: 0.1 / 3.0,
+                momentum: None,
+                loss: 2.25,
+            }],
             evals: vec![],
         };
         let csv = m.steps_csv();

@@ -12,6 +12,22 @@ use crate::train::progress::{Bar, Verbosity};
 /// History capacity of the range test (steps).
 pub const MAX_RANGE_STEPS: usize = 2048;
 
+/// The range test the trainer runs (`find-lr`, `train --max-lr auto`, `compare`):
+/// an exponential sweep from 1e-5 to 10 over 400 steps, β = 0.98, stop at 4× the best loss.
+///
+/// fastai's defaults (1e-7 to 10 in 100 steps) leave the β = 0.98 smoothed loss lagging
+/// by about 50 steps, i.e. four decades of lr: on the reference CNN they suggested 6e-4
+/// to 4e-3, where 1cycle reaches 98.0% in one MNIST epoch against 98.7% at 0.03 to 0.1.
+/// Over 400 steps the lag shrinks to one decade. fastai's values remain available as flags.
+pub fn trainer_range_config() -> RangeTestConfig<f64> {
+    RangeTestConfig {
+        start_lr: 1e-5,
+        end_lr: 10.0,
+        num_steps: 400,
+        ..RangeTestConfig::default()
+    }
+}
+
 /// What a range test found.
 #[derive(Clone, Debug)]
 pub struct RangeTestOutcome {

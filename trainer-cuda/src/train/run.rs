@@ -60,7 +60,10 @@ impl RunDir {
     /// # Errors
     /// An unwritable directory.
     pub fn write_config(&self, cfg: &RunConfig) -> Result<()> {
-        write_atomic(&self.config_path(), serde_json::to_string_pretty(cfg)?.as_bytes())
+        write_atomic(
+            &self.config_path(),
+            serde_json::to_string_pretty(cfg)?.as_bytes(),
+        )
     }
 
     /// Reads the run's config.
@@ -88,7 +91,10 @@ impl RunDir {
         let p = self.state_path();
         match std::fs::read_to_string(&p) {
             Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| {
-                format!("{} is corrupt: delete the run directory and train again", p.display())
+                format!(
+                    "{} is corrupt: delete the run directory and train again",
+                    p.display()
+                )
             })?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
@@ -108,7 +114,10 @@ impl RunDir {
         }
         net.save(&weights)
             .map_err(|e| anyhow::anyhow!("cannot save {}: {e}", weights.display()))?;
-        write_atomic(&self.state_path(), serde_json::to_string_pretty(state)?.as_bytes())
+        write_atomic(
+            &self.state_path(),
+            serde_json::to_string_pretty(state)?.as_bytes(),
+        )
     }
 }
 
@@ -196,12 +205,11 @@ pub fn train(
     };
     let evals = cfg.evals_per_epoch.clamp(1, steps_per_epoch);
     let mut train_seconds = metrics.evals.last().map_or(0.0, |e| e.train_seconds);
-    let stop_at = control.stop_after_epochs.unwrap_or(cfg.epochs).min(cfg.epochs);
-    let bar = Bar::new(
-        u64::from(total),
-        &control.label,
-        control.verbosity,
-    );
+    let stop_at = control
+        .stop_after_epochs
+        .unwrap_or(cfg.epochs)
+        .min(cfg.epochs);
+    let bar = Bar::new(u64::from(total), &control.label, control.verbosity);
     bar.set_position(u64::from(first_epoch) * u64::from(steps_per_epoch));
 
     let mut last_acc = metrics.evals.last().map(|e| e.test_acc);
@@ -227,13 +235,22 @@ pub fn train(
             window_seconds += dt;
             window_images += batch.labels.len();
             let loss = f64::from(loss);
-            metrics.steps.push(StepRecord { step, epoch, lr, momentum, loss });
+            metrics.steps.push(StepRecord {
+                step,
+                epoch,
+                lr,
+                momentum,
+                loss,
+            });
             if !loss.is_finite() {
                 bar.finish(&format!(
                     "{}: diverged at step {step} (loss {loss}) with lr {lr:.3e}",
                     control.label
                 ));
-                return Ok(RunResult { metrics, end: RunEnd::Diverged });
+                return Ok(RunResult {
+                    metrics,
+                    end: RunEnd::Diverged,
+                });
             }
             loss_sum += loss;
             loss_n += 1;
@@ -285,12 +302,20 @@ pub fn train(
             metrics.write(&dir.path)?;
         }
     }
-    let end = if stop_at < cfg.epochs { RunEnd::Stopped } else { RunEnd::Completed };
-    bar.finish(&format!("{}: {}", control.label, match end {
-        RunEnd::Completed => "done",
-        RunEnd::Stopped => "stopped (resume with --resume)",
-        RunEnd::Diverged => "diverged",
-    }));
+    let end = if stop_at < cfg.epochs {
+        RunEnd::Stopped
+    } else {
+        RunEnd::Completed
+    };
+    bar.finish(&format!(
+        "{}: {}",
+        control.label,
+        match end {
+            RunEnd::Completed => "done",
+            RunEnd::Stopped => "stopped (resume with --resume)",
+            RunEnd::Diverged => "diverged",
+        }
+    ));
     Ok(RunResult { metrics, end })
 }
 

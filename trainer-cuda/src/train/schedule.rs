@@ -124,10 +124,9 @@ impl ScheduleSpec {
                 let three_q = (self.total_steps / 4).saturating_mul(3).max(half + 1);
                 TrainSchedule::Step(StepDecay::new(self.lr, [half, three_q], 0.1)?, m)
             }
-            ScheduleKind::Cosine => TrainSchedule::Cosine(
-                Cosine::new(self.lr, self.total_steps, self.lr * 1e-4)?,
-                m,
-            ),
+            ScheduleKind::Cosine => {
+                TrainSchedule::Cosine(Cosine::new(self.lr, self.total_steps, self.lr * 1e-4)?, m)
+            }
         })
     }
 }

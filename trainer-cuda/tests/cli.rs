@@ -1,0 +1,302 @@
+//! The `onecycle` binary: outputs and error paths (exit codes, one clear line, no panic).
+
+use std::process::{Command, Output};
+
+fn onecycle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_onecycle"))
+        .args(args)
+        .env_remove("ONECYCLE_DATA")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Fails with a clear message and no panic or backtrace.
+fn assert_clean_failure(o: &Output, needle: &str) {
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        stdout(o)
+    );
+    let err = stderr(o);
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(!err.contains("stack backtrace"), "backtrace: {err}");
+}
+
+#[test]
+fn pytorch_schedule_csv_matches_hand_worked_values() {
+    let o = onecycle(&[
+        "schedule",
+        "--preset",
+        "pytorch",
+        "--max-lr",
+        "0.1",
+        "--total-steps",
+        "10",
+        "--steps-past",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|f| f.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(text.lines().next(), Some("step,lr,momentum"));
+    assert_eq!(rows.len(), 12);
+    // initial = 0.1/25; the peak at step pct·T − 1 = 2; the final value at T − 1 = 9 is
+    // initial/1e4, held past the end; momentum mirrors the lr between 0.95 and 0.85.
+    assert_eq!(rows[0][1], 0.004);
+    assert_eq!(rows[0][2], 0.95);
+    assert!(
+        (rows[1][1] - 0.052).abs() < 1e-15,
+        "halfway up: (0.004 + 0.1)/2"
+    );
+    assert_eq!(rows[2][1], 0.1);
+    assert_eq!(rows[2][2], 0.85);
+    assert!((rows[9][1] - 4e-7).abs() < 1e-20);
+    assert_eq!(rows[11][1], rows[9][1]);
+    assert_eq!(rows[11][2], 0.95);
+}
+
+#[test]
+fn schedule_json_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("s.svg");
+    let o = onecycle(&[
+        "schedule",
+        "--preset",
+        "optax-linear",
+        "--max-lr",
+        "1",
+        "--total-steps",
+        "20",
+        "--format",
+        "json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["steps"].as_array().unwrap().len(), 20);
+    assert_eq!(v["max_lr"], 1.0);
+    // optax linear: the peak at int(0.3·20) = 6.
+    assert_eq!(v["steps"][6]["lr"], 1.0);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("<polyline"));
+}
+
+#[test]
+fn bad_schedule_inputs_fail_with_one_clear_line() {
+    assert_clean_failure(
+        &onecycle(&[
+            "schedule",
+            "--preset",
+            "keras",
+            "--max-lr",
+            "1",
+            "--total-steps",
+            "5",
+        ]),
+        "pytorch, fastai, optax-cos, optax-linear",
+    );
+    assert_clean_failure(
+        &onecycle(&["schedule", "--max-lr", "-1", "--total-steps", "5"]),
+        "invalid schedule",
+    );
+    assert_clean_failure(
+        &onecycle(&["schedule", "--max-lr", "x", "--total-steps", "5"]),
+        "invalid value 'x'",
+    );
+    assert_clean_failure(
+        &onecycle(&["schedule", "--max-lr", "1", "--total-steps", "0"]),
+        "invalid schedule",
+    );
+    assert_clean_failure(
+        &onecycle(&["schedule", "--max-lr", "1", "--total-steps", "3"]),
+        "would be empty",
+    );
+    assert_clean_failure(
+        &onecycle(&[
+            "schedule",
+            "--max-lr",
+            "1",
+            "--total-steps",
+            "100",
+            "--pct-start",
+            "1.5",
+        ]),
+        "pct_start",
+    );
+    assert_clean_failure(
+        &onecycle(&[
+            "schedule",
+            "--max-lr",
+            "1",
+            "--total-steps",
+            "100",
+            "--three-phase",
+            "--pct-start",
+            "0.6",
+        ]),
+        "invalid schedule",
+    );
+    assert_clean_failure(
+        &onecycle(&[
+            "schedule",
+            "--max-lr",
+            "1",
+            "--total-steps",
+            "100",
+            "--base-momentum",
+            "0.99",
+        ]),
+        "momentum",
+    );
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn find_lr_from_csv_prints_the_four_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bowl in log-lr: loss = 1 + (log10 lr + 2)^2 / 4 over 1e-6..1, 100 points.
+    let mut csv = String::from("lr,loss\n");
+    for i in 0..100 {
+        let e = -6.0 + 6.0 * f64::from(i) / 99.0;
+        csv.push_str(&format!(
+            "{},{}\n",
+            10f64.powf(e),
+            1.0 + (e + 2.0).powi(2) / 4.0
+        ));
+    }
+    let f = write(dir.path(), "c.csv", &csv);
+    let plot = dir.path().join("p.svg");
+    let o = onecycle(&[
+        "find-lr",
+        "--from-csv",
+        &f,
+        "--format",
+        "json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4);
+    // The minimum of the bowl is at lr 1e-2, so `minimum` suggests 1e-3 (within one grid step).
+    let minimum = v["minimum"].as_f64().unwrap();
+    assert!((minimum.log10() + 3.0).abs() < 0.07, "minimum {minimum}");
+    for k in ["valley", "slide", "steep"] {
+        let x = v[k].as_f64().unwrap();
+        assert!(x > 1e-6 && x <= 1.0, "{k} = {x}");
+    }
+    assert!(std::fs::read_to_string(plot).unwrap().contains("<circle"));
+    let text = onecycle(&["find-lr", "--from-csv", &f]);
+    assert!(stdout(&text).contains("valley") && stdout(&text).contains("(default)"));
+}
+
+#[test]
+fn find_lr_csv_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_clean_failure(
+        &onecycle(&["find-lr", "--from-csv", "/nonexistent/x.csv"]),
+        "cannot read /nonexistent/x.csv",
+    );
+    let f = write(dir.path(), "bad.csv", "lr,loss\n0.1,1\n0.2,oops\n");
+    assert_clean_failure(&onecycle(&["find-lr", "--from-csv", &f]), "bad.csv:3");
+    let f = write(dir.path(), "hdr.csv", "rate,value\n0.1,1\n");
+    assert_clean_failure(
+        &onecycle(&["find-lr", "--from-csv", &f]),
+        "must name an `lr`",
+    );
+    let mut short = String::from("lr,loss\n");
+    for i in 0..12 {
+        short.push_str(&format!(
+            "{},{}\n",
+            1e-4 * f64::from(i + 1),
+            2.0 - 0.01 * f64::from(i)
+        ));
+    }
+    let f = write(dir.path(), "short.csv", &short);
+    assert_clean_failure(&onecycle(&["find-lr", "--from-csv", &f]), "12 points");
+}
+
+#[test]
+fn training_commands_reject_bad_options_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    // Resume from a directory that is not a run.
+    assert_clean_failure(
+        &onecycle(&[
+            "train",
+            "--resume",
+            d,
+            "--data-dir",
+            "/nonexistent-data-dir-for-test",
+            "--device",
+            "cpu",
+        ]),
+        "run.json",
+    );
+    assert_clean_failure(
+        &onecycle(&["train", "--max-lr", "fast"]),
+        "not a learning rate",
+    );
+    assert_clean_failure(
+        &onecycle(&["compare", "--target-acc", "98"]),
+        "not a fraction",
+    );
+    assert_clean_failure(
+        &onecycle(&["train", "--optimizer", "lbfgs"]),
+        "invalid value 'lbfgs'",
+    );
+    assert_clean_failure(
+        &onecycle(&["data", "fetch", "imagenet"]),
+        "invalid value 'imagenet'",
+    );
+}
+
+#[test]
+fn corrupt_data_is_reported_with_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnist = dir.path().join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    for f in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
+        std::fs::write(mnist.join(f), b"not an idx file").unwrap();
+    }
+    let o = onecycle(&[
+        "train",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--max-lr",
+        "0.1",
+    ]);
+    assert_clean_failure(&o, "mnist");
+    assert!(
+        stderr(&o).contains("onecycle data fetch mnist"),
+        "no fix named: {}",
+        stderr(&o)
+    );
+}
