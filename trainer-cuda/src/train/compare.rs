@@ -292,67 +292,37 @@ impl CompareReport {
         self.rows.iter().take(4)
     }
 
-    /// Test accuracy, training loss and schedule charts.
+    /// Test accuracy, training loss (mean of 20 steps) and schedule charts of the main rows.
     pub fn charts(&self) -> Vec<Chart> {
-        let acc = Chart {
-            title: "test accuracy".into(),
-            x_label: "step".into(),
-            y_label: "test accuracy".into(),
-            series: self
-                .main_rows()
+        let rows: Vec<&CompareRow> = self.main_rows().collect();
+        let series = |f: &dyn Fn(&Metrics) -> Vec<(f64, f64)>| -> Vec<Series> {
+            rows.iter()
                 .map(|r| Series {
                     name: r.name.clone(),
-                    points: r
-                        .metrics
-                        .evals
-                        .iter()
-                        .map(|e| (f64::from(e.step), e.test_acc))
-                        .collect(),
+                    points: f(&r.metrics),
                 })
-                .collect(),
-            ..Chart::default()
+                .collect()
         };
-        let loss = Chart {
-            title: "training loss (mean of 20 steps)".into(),
-            x_label: "step".into(),
-            y_label: "loss".into(),
-            log_y: true,
-            series: self
-                .main_rows()
-                .map(|r| Series {
-                    name: r.name.clone(),
-                    points: r
-                        .metrics
-                        .steps
-                        .chunks(20)
-                        .map(|c| {
-                            let mean = c.iter().map(|s| s.loss).sum::<f64>() / c.len() as f64;
-                            (f64::from(c[c.len() - 1].step), mean)
-                        })
-                        .collect(),
-                })
-                .collect(),
-            ..Chart::default()
-        };
-        let lr = Chart {
-            title: "learning rate schedules".into(),
-            x_label: "step".into(),
-            y_label: "learning rate".into(),
-            series: self
-                .main_rows()
-                .map(|r| Series {
-                    name: r.name.clone(),
-                    points: r
-                        .metrics
-                        .steps
-                        .iter()
-                        .map(|s| (f64::from(s.step), s.lr))
-                        .collect(),
-                })
-                .collect(),
-            ..Chart::default()
-        };
-        vec![acc, loss, lr]
+        vec![
+            step_chart(
+                "test accuracy".into(),
+                "test accuracy",
+                false,
+                series(&accuracy_points),
+            ),
+            step_chart(
+                "training loss (mean of 20 steps)".into(),
+                "loss",
+                true,
+                series(&|m| mean_loss_points(m, 20)),
+            ),
+            step_chart(
+                "learning rate schedules".into(),
+                "learning rate",
+                false,
+                series(&lr_points),
+            ),
+        ]
     }
 
     /// Writes `compare.md`, `compare.json`, per-run metrics CSVs, the range test curve
@@ -395,50 +365,71 @@ impl CompareReport {
     }
 }
 
+/// A chart against the training step.
+fn step_chart(title: String, y_label: &str, log_y: bool, series: Vec<Series>) -> Chart {
+    Chart {
+        title,
+        x_label: "step".into(),
+        y_label: y_label.into(),
+        log_y,
+        series,
+        ..Chart::default()
+    }
+}
+
+fn accuracy_points(m: &Metrics) -> Vec<(f64, f64)> {
+    m.evals
+        .iter()
+        .map(|e| (f64::from(e.step), e.test_acc))
+        .collect()
+}
+
+fn lr_points(m: &Metrics) -> Vec<(f64, f64)> {
+    m.steps.iter().map(|s| (f64::from(s.step), s.lr)).collect()
+}
+
+fn mean_loss_points(m: &Metrics, window: usize) -> Vec<(f64, f64)> {
+    m.steps
+        .chunks(window.max(1))
+        .map(|c| {
+            let mean = c.iter().map(|s| s.loss).sum::<f64>() / c.len() as f64;
+            (f64::from(c[c.len() - 1].step), mean)
+        })
+        .collect()
+}
+
 /// Test accuracy, training loss and learning rate of a single run.
 pub fn run_charts(m: &Metrics, name: &str) -> Vec<Chart> {
-    let acc = Chart {
-        title: format!("{name}: test accuracy"),
-        x_label: "step".into(),
-        y_label: "test accuracy".into(),
-        series: vec![Series {
+    let one = |points| {
+        vec![Series {
             name: name.into(),
-            points: m
-                .evals
-                .iter()
-                .map(|e| (f64::from(e.step), e.test_acc))
-                .collect(),
-        }],
-        ..Chart::default()
+            points,
+        }]
     };
-    let loss = Chart {
-        title: format!("{name}: training loss"),
-        x_label: "step".into(),
-        y_label: "loss".into(),
-        log_y: true,
-        series: vec![Series {
-            name: name.into(),
-            points: m
-                .steps
-                .iter()
-                .map(|s| (f64::from(s.step), s.loss))
-                .collect(),
-        }],
-        ..Chart::default()
-    };
-    let lr = Chart {
-        title: format!("{name}: learning rate"),
-        x_label: "step".into(),
-        y_label: "learning rate".into(),
-        series: vec![Series {
-            name: name.into(),
-            points: m.steps.iter().map(|s| (f64::from(s.step), s.lr)).collect(),
-        }],
-        ..Chart::default()
-    };
-    if m.evals.is_empty() {
-        vec![loss, lr]
-    } else {
-        vec![acc, loss, lr]
+    let mut charts = vec![
+        step_chart(
+            format!("{name}: training loss"),
+            "loss",
+            true,
+            one(mean_loss_points(m, 1)),
+        ),
+        step_chart(
+            format!("{name}: learning rate"),
+            "learning rate",
+            false,
+            one(lr_points(m)),
+        ),
+    ];
+    if !m.evals.is_empty() {
+        charts.insert(
+            0,
+            step_chart(
+                format!("{name}: test accuracy"),
+                "test accuracy",
+                false,
+                one(accuracy_points(m)),
+            ),
+        );
     }
+    charts
 }
