@@ -267,23 +267,40 @@ impl CompareReport {
                 r.img_per_s
             );
         }
+        let target = 100.0 * self.target_acc;
+        let best_final = self
+            .main_rows()
+            .max_by(|a, b| a.final_acc.total_cmp(&b.final_acc));
         match self.speedup_steps {
+            Some(x) if x >= 1.0 => {
+                let _ = writeln!(
+                    s,
+                    "\nSpeed-up: 1cycle reached {target:.1}% in {x:.2}× fewer steps than the fastest baseline ({} steps per run).",
+                    self.total_steps
+                );
+            }
             Some(x) => {
                 let _ = writeln!(
                     s,
-                    "\n1cycle reached {:.1}% in {x:.2}× fewer steps than the best baseline ({} steps per run).",
-                    100.0 * self.target_acc,
+                    "\nSpeed-up: {x:.2}×: a baseline reached {target:.1}% in fewer steps than 1cycle ({} steps per run).",
                     self.total_steps
                 );
             }
             None => {
                 let _ = writeln!(
                     s,
-                    "\nNo speed-up figure: 1cycle or every baseline missed {:.1}% within {} steps.",
-                    100.0 * self.target_acc,
+                    "\nNo speed-up figure: 1cycle or every baseline missed {target:.1}% within {} steps.",
                     self.total_steps
                 );
             }
+        }
+        if let Some(b) = best_final {
+            let _ = writeln!(
+                s,
+                "Highest final test accuracy: {} ({:.2}%).",
+                b.name.trim(),
+                100.0 * b.final_acc
+            );
         }
         s
     }
