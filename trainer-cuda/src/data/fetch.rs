@@ -59,6 +59,9 @@ impl Staging {
             detail: format!("cannot create {}: {e}", path.display()),
             hint: "choose a writable data directory with --data-dir or ONECYCLE_DATA".into(),
         })?;
+        // Absolute, because the tools run with the staging directory as their working
+        // directory and are handed paths inside it.
+        let path = fs::canonicalize(&path).unwrap_or(path);
         Ok(Self { path })
     }
 }
