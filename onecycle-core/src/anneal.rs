@@ -59,10 +59,10 @@ impl Anneal {
         let value = match self {
             Self::Cos => {
                 if done <= rest {
-                    let s = (F::PI * half * done).sin();
+                    let s = (F::PI * half * done).sin_small();
                     start + (end - start) * (s * s)
                 } else {
-                    let s = (F::PI * half * rest).sin();
+                    let s = (F::PI * half * rest).sin_small();
                     end + (start - end) * (s * s)
                 }
             }
