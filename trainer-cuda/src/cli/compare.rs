@@ -25,6 +25,9 @@ pub struct CompareArgs {
     /// Test-set evaluations per epoch (resolution of "steps to target").
     #[arg(long, default_value_t = 8)]
     pub evals_per_epoch: u32,
+    /// Constant learning rates to try, comma-separated (default: half-decades 1e-3..0.3).
+    #[arg(long, value_delimiter = ',', default_values_t = crate::train::compare::CONSTANT_GRID)]
+    pub grid: Vec<f64>,
     /// 1cycle conventions and defaults.
     #[arg(long, default_value = "pytorch", value_parser = parse_preset)]
     pub preset: Preset,
@@ -46,6 +49,9 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
             "--target-acc {} is not a fraction in (0, 1]: e.g. 0.98 for 98%",
             args.target_acc
         );
+    }
+    if let Some(bad) = args.grid.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
+        bail!("--grid: {bad} is not a learning rate: give positive numbers such as 1e-3,1e-2");
     }
     if args.budget_epochs == 0 {
         bail!("--budget-epochs 0 trains nothing: give at least 1");
@@ -88,6 +94,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
             target_acc: args.target_acc,
             device,
             range: crate::train::range_test::trainer_range_config(),
+            grid: args.grid.clone(),
             verbosity: c.verbosity(),
         },
         &data,

@@ -5,6 +5,9 @@ use dfdx::prelude::*;
 use super::geometry::{Conv2dGeometry, Shape4};
 use super::{cpu_ops, generic};
 
+/// Two flat parameters of one layer: (conv weight, bias) or (batch-norm γ, β).
+pub type ParamPair<'a, D> = (&'a Tensor<(usize,), f32, D>, &'a Tensor<(usize,), f32, D>);
+
 /// A dfdx device the models can run on. Every method has a device-generic default made of dfdx
 /// ops; [`Cpu`] overrides them with the fast custom ops when `fast` is true.
 pub trait NnDevice: Device<f32> {
@@ -46,6 +49,24 @@ pub trait NnDevice: Device<f32> {
         let _ = fast;
         let (y, stats) = generic::batch_norm2d_train(x, gamma, beta, eps);
         (if relu { y.relu() } else { y }, stats)
+    }
+
+    /// A train-mode CNN block: conv → batch norm → optional ReLU → 2×2 max-pool; returns the
+    /// batch-norm statistics. The fast CPU op fuses the three; the default chains them.
+    #[allow(clippy::too_many_arguments)]
+    fn nn_conv_bn_pool_train<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        conv: ParamPair<'_, Self>,
+        g: &Conv2dGeometry,
+        input_grad: bool,
+        bn: ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
+        let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, input_grad);
+        let (y, stats) = Self::nn_batch_norm2d_train(fast, y, bn.0, bn.1, eps, relu);
+        (Self::nn_max_pool2(fast, y), stats)
     }
 }
 
@@ -92,6 +113,32 @@ impl NnDevice for Cpu {
         }
         let dev = x.device().clone();
         let (y, s) = cpu_ops::batch_norm2d_train(x, gamma, beta, eps, relu);
+        let c = s.mean.len();
+        let stats = generic::BnTensors {
+            mean: dev.tensor_from_vec(s.mean, (c,)),
+            var: dev.tensor_from_vec(s.var, (c,)),
+        };
+        (y, stats)
+    }
+
+    fn nn_conv_bn_pool_train<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        conv: ParamPair<'_, Self>,
+        g: &Conv2dGeometry,
+        input_grad: bool,
+        bn: ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
+        if !fast {
+            let y = generic::conv2d(x, conv.0, conv.1, g);
+            let (y, stats) = generic::batch_norm2d_train(y, bn.0, bn.1, eps);
+            let y = if relu { y.relu() } else { y };
+            return (generic::max_pool2(y), stats);
+        }
+        let dev = x.device().clone();
+        let (y, s) = cpu_ops::conv_bn_pool(x, conv, g, input_grad, bn, eps, relu);
         let c = s.mean.len();
         let stats = generic::BnTensors {
             mean: dev.tensor_from_vec(s.mean, (c,)),

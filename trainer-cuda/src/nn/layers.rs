@@ -254,7 +254,46 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
     ctx: &mut Ctx<'_, D>,
     mut x: Act<D, T>,
 ) -> Act<D, T> {
-    for layer in layers {
+    let mut i = 0;
+    while i < layers.len() {
+        let layer = &layers[i];
+        i += 1;
+        // conv → batch norm → max-pool in training runs as one block op (fused on the CPU).
+        if let (
+            true,
+            Layer::Conv {
+                g,
+                w,
+                b,
+                input_grad,
+            },
+            Some(Layer::BatchNorm {
+                gamma,
+                beta,
+                stats,
+                relu,
+            }),
+            Some(Layer::MaxPool2),
+        ) = (ctx.train, layer, layers.get(i), layers.get(i + 1))
+        {
+            i += 2;
+            let t = img(x);
+            let (bsz, _, h, wd) = *t.shape();
+            let (oh, ow) = g.out_hw(h, wd).expect("shapes are checked by SpecBuilder");
+            let (y, s) = D::nn_conv_bn_pool_train(
+                ctx.fast,
+                t,
+                (&ctx.params[*w], &ctx.params[*b]),
+                g,
+                *input_grad,
+                (&ctx.params[*gamma], &ctx.params[*beta]),
+                BN_EPS,
+                *relu,
+            );
+            update_running(&mut ctx.running[*stats], s, bsz * oh * ow);
+            x = Act::Img(y);
+            continue;
+        }
         x = match layer {
             Layer::Conv {
                 g,

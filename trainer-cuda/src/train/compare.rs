@@ -19,8 +19,9 @@ use crate::train::range_test::{range_test, valley, RangeTestOutcome};
 use crate::train::run::{train, RunControl, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
-/// Constant-lr grid, as multiples of the range test's valley suggestion.
-pub const CONSTANT_GRID: [f64; 5] = [0.1, 0.3, 1.0, 3.0, 10.0];
+/// Default constant-lr grid: half-decades from 1e-3 to 0.3, fixed in advance and
+/// independent of the range test that picks 1cycle's max lr.
+pub const CONSTANT_GRID: [f64; 6] = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1];
 
 /// One schedule's result.
 #[derive(Clone, Debug, Serialize)]
@@ -79,6 +80,8 @@ pub struct CompareConfig {
     pub device: DeviceKind,
     /// Range-test settings.
     pub range: RangeTestConfig<f64>,
+    /// Constant learning rates to try (the best one is the constant baseline).
+    pub grid: Vec<f64>,
     /// Bars and summary lines.
     pub verbosity: Verbosity,
 }
@@ -187,8 +190,10 @@ pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
 
     let onecycle = run_one("onecycle".into(), spec(ScheduleKind::Onecycle, found))?;
     let mut grid = Vec::new();
-    for m in CONSTANT_GRID {
-        let lr = found * m;
+    if cfg.grid.is_empty() {
+        anyhow::bail!("the constant-lr grid is empty: give at least one learning rate");
+    }
+    for &lr in &cfg.grid {
         grid.push(run_one(
             format!("constant lr={lr:.2e}"),
             spec(ScheduleKind::Constant, lr),
@@ -209,7 +214,7 @@ pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
     let step = run_one("step decay".into(), spec(ScheduleKind::Step, best_lr))?;
     let cosine = run_one("cosine".into(), spec(ScheduleKind::Cosine, best_lr))?;
     let mut best_row = grid.remove(best);
-    best_row.name = format!("constant (best of {})", CONSTANT_GRID.len());
+    best_row.name = format!("constant (best of {})", cfg.grid.len());
 
     let baseline_best = [&best_row, &step, &cosine]
         .into_iter()

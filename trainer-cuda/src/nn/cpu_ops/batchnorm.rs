@@ -1,7 +1,10 @@
 //! Train-mode batch normalisation over NCHW, fused with an optional ReLU.
 //!
-//! Statistics are per channel over batch and pixels, accumulated in f64 (two passes). The
-//! backward pass recomputes `x̂` and the ReLU mask from the saved input instead of keeping them.
+//! Statistics are per channel over batch and pixels, in two passes (mean, then squared
+//! deviations). Each image's plane is summed in [`LANES`] f32 partial sums (vectorisable) and the
+//! per-plane sums are added in f64, always in the same order, so results do not depend on the
+//! thread count. The backward pass recomputes `x̂` and the ReLU mask from the saved input instead
+//! of keeping them.
 
 use rayon::prelude::*;
 
@@ -16,9 +19,83 @@ pub(crate) struct BatchStats {
     pub inv_std: Vec<f32>,
 }
 
+/// Independent f32 partial sums per plane: enough for the compiler to vectorise.
+const LANES: usize = 8;
+
+/// `Σ f(v)` over one plane: `LANES` f32 partial sums, combined in f64 in a fixed order.
+#[inline]
+fn plane_sum(r: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = r.chunks_exact(LANES);
+    for ch in &mut chunks {
+        let ch: &[f32; LANES] = ch.try_into().expect("exact chunk");
+        for (a, &v) in acc.iter_mut().zip(ch) {
+            *a += f(v);
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail)
+}
+
+/// `(Σ g(x, d), Σ g(x, d)·x̂)`-style pair sums over one plane of `x` and `dy`, like [`plane_sum`].
+#[inline]
+fn plane_sum2(x: &[f32], dy: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
+    let mut a0 = [0.0f32; LANES];
+    let mut a1 = [0.0f32; LANES];
+    let mut xc = x.chunks_exact(LANES);
+    let mut dc = dy.chunks_exact(LANES);
+    for (xs, ds) in (&mut xc).zip(&mut dc) {
+        let xs: &[f32; LANES] = xs.try_into().expect("exact chunk");
+        let ds: &[f32; LANES] = ds.try_into().expect("exact chunk");
+        for i in 0..LANES {
+            let (u, v) = f(xs[i], ds[i]);
+            a0[i] += u;
+            a1[i] += v;
+        }
+    }
+    let (mut t0, mut t1) = (0.0f32, 0.0f32);
+    for (&v, &d) in xc.remainder().iter().zip(dc.remainder()) {
+        let (u, w) = f(v, d);
+        t0 += u;
+        t1 += w;
+    }
+    let s0 = a0.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(t0);
+    let s1 = a1.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(t1);
+    (s0, s1)
+}
+
 fn channel_iter(x: &[f32], c: usize, hw: usize, ch: usize) -> impl Iterator<Item = &[f32]> {
     x.chunks(c * hw)
         .map(move |img| &img[ch * hw..(ch + 1) * hw])
+}
+
+/// Per-channel batch statistics of `x` (shape `batch × c × hw`).
+pub(crate) fn stats(x: &[f32], (c, hw): (usize, usize), eps: f32) -> BatchStats {
+    let n = (x.len() / c) as f64;
+    let (mean, var): (Vec<f32>, Vec<f32>) = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let s: f64 = channel_iter(x, c, hw, ch)
+                .map(|r| plane_sum(r, |v| v))
+                .sum();
+            let m = s / n;
+            let mf = m as f32;
+            // Deviations from the f32 mean; the f64 correction `(Σ(x − m̃))²/n` removes the
+            // rounding of `m̃` (it is tiny, but keeps the variance exact to f32 precision).
+            let (sd, ss) = channel_iter(x, c, hw, ch)
+                .map(|r| {
+                    plane_sum2(r, r, |v, _| {
+                        let d = v - mf;
+                        (d, d * d)
+                    })
+                })
+                .fold((0.0f64, 0.0f64), |a, b| (a.0 + b.0, a.1 + b.1));
+            let ss = (ss - sd * sd / n).max(0.0);
+            (m as f32, (ss / n) as f32)
+        })
+        .unzip();
+    let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    BatchStats { mean, var, inv_std }
 }
 
 /// Normalises `x` (shape `batch × c × hw`), scales by `gamma`, shifts by `beta`, optionally ReLU.
@@ -30,21 +107,7 @@ pub(crate) fn forward(
     eps: f32,
     relu: bool,
 ) -> (Vec<f32>, BatchStats) {
-    let n = (x.len() / c) as f64;
-    let (mean, var): (Vec<f32>, Vec<f32>) = (0..c)
-        .into_par_iter()
-        .map(|ch| {
-            let s: f64 = channel_iter(x, c, hw, ch)
-                .map(|r| r.iter().map(|&v| f64::from(v)).sum::<f64>())
-                .sum();
-            let m = s / n;
-            let ss: f64 = channel_iter(x, c, hw, ch)
-                .map(|r| r.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>())
-                .sum();
-            (m as f32, (ss / n) as f32)
-        })
-        .unzip();
-    let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let BatchStats { mean, var, inv_std } = stats(x, (c, hw), eps);
     let (scale, shift) = scale_shift(&mean, &inv_std, gamma, beta);
     let mut y = vec![0.0f32; x.len()];
     y.par_chunks_mut(c * hw)
@@ -62,7 +125,12 @@ pub(crate) fn forward(
     (y, BatchStats { mean, var, inv_std })
 }
 
-fn scale_shift(mean: &[f32], inv_std: &[f32], gamma: &[f32], beta: &[f32]) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn scale_shift(
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
     let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
     let shift = beta
         .iter()
@@ -95,16 +163,15 @@ pub(crate) fn backward(
         .map(|ch| {
             let (m, is) = (stats.mean[ch], stats.inv_std[ch]);
             let (s, t) = (scale[ch], shift[ch]);
-            let mut sd = 0.0f64;
-            let mut sdx = 0.0f64;
-            for (xr, dr) in channel_iter(x, c, hw, ch).zip(channel_iter(dy, c, hw, ch)) {
-                for (&v, &d) in xr.iter().zip(dr) {
-                    let d = if relu && v * s + t <= 0.0 { 0.0 } else { d };
-                    sd += f64::from(d);
-                    sdx += f64::from(d) * f64::from((v - m) * is);
-                }
-            }
-            (sd, sdx)
+            channel_iter(x, c, hw, ch)
+                .zip(channel_iter(dy, c, hw, ch))
+                .map(|(xr, dr)| {
+                    plane_sum2(xr, dr, |v, d| {
+                        let d = if relu && v * s + t <= 0.0 { 0.0 } else { d };
+                        (d, d * ((v - m) * is))
+                    })
+                })
+                .fold((0.0f64, 0.0f64), |a, b| (a.0 + b.0, a.1 + b.1))
         })
         .collect();
     for (ch, &(sd, sdx)) in sums.iter().enumerate() {
@@ -119,14 +186,45 @@ pub(crate) fn backward(
         .zip(dy.par_chunks(c * hw))
         .for_each(|((dxi, xi), dyi)| {
             for ch in 0..c {
-                let (m, is) = (stats.mean[ch], stats.inv_std[ch]);
-                let (s, t) = (scale[ch], shift[ch]);
                 let r = ch * hw..(ch + 1) * hw;
-                for ((o, &v), &d) in dxi[r.clone()].iter_mut().zip(&xi[r.clone()]).zip(&dyi[r]) {
-                    let d = if relu && v * s + t <= 0.0 { 0.0 } else { d };
-                    let xhat = (v - m) * is;
-                    *o += s * (d - mean_d[ch] - xhat * mean_dx[ch]);
+                let k = DxConsts {
+                    mean: stats.mean[ch],
+                    inv_std: stats.inv_std[ch],
+                    scale: scale[ch],
+                    shift: shift[ch],
+                    mean_d: mean_d[ch],
+                    mean_dx: mean_dx[ch],
+                };
+                if relu {
+                    dx_plane::<true>(&mut dxi[r.clone()], &xi[r.clone()], &dyi[r], &k);
+                } else {
+                    dx_plane::<false>(&mut dxi[r.clone()], &xi[r.clone()], &dyi[r], &k);
                 }
             }
         });
+}
+
+/// Per-channel constants of the input-gradient pass.
+struct DxConsts {
+    mean: f32,
+    inv_std: f32,
+    scale: f32,
+    shift: f32,
+    mean_d: f32,
+    mean_dx: f32,
+}
+
+/// `dx += γ·σ⁻¹·(dz − mean(dz) − x̂·mean(dz·x̂))` over one plane, `dz` being `dy` through the
+/// ReLU mask when `RELU`.
+#[inline]
+fn dx_plane<const RELU: bool>(dx: &mut [f32], x: &[f32], dy: &[f32], k: &DxConsts) {
+    for ((o, &v), &d) in dx.iter_mut().zip(x).zip(dy) {
+        let d = if RELU && v * k.scale + k.shift <= 0.0 {
+            0.0
+        } else {
+            d
+        };
+        let xhat = (v - k.mean) * k.inv_std;
+        *o += k.scale * (d - k.mean_d - xhat * k.mean_dx);
+    }
 }

@@ -45,17 +45,30 @@ fn for_each_run(
 }
 
 /// Writes the `K × P` patch matrix of one `c_in × h × w` image into `col`.
+///
+/// Every element of `col[..K·P]` is written exactly once (image values or padding zeros), so
+/// `col` may hold anything on entry.
 pub(crate) fn im2col(g: &Conv2dGeometry, (h, w): (usize, usize), img: &[f32], col: &mut [f32]) {
     let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
-    let p = oh * ow;
-    if g.pad > 0 {
-        col[..g.patch_len() * p].fill(0.0);
+    let (p, kn) = (oh * ow, g.kernel);
+    let col = &mut col[..g.patch_len() * p];
+    for (k, krow) in col.chunks_exact_mut(p).enumerate() {
+        let (ci, ky, kx) = (k / (kn * kn), (k / kn) % kn, k % kn);
+        // Output columns whose input column `ox + kx - pad` lies inside the image.
+        let ox0 = g.pad.saturating_sub(kx).min(ow);
+        let ox1 = (w + g.pad).saturating_sub(kx).clamp(ox0, ow);
+        for (oy, row) in krow.chunks_exact_mut(ow).enumerate() {
+            match (oy + ky).checked_sub(g.pad).filter(|&iy| iy < h) {
+                Some(iy) if ox0 < ox1 => {
+                    let src = (ci * h + iy) * w + ox0 + kx - g.pad;
+                    row[..ox0].fill(0.0);
+                    row[ox0..ox1].copy_from_slice(&img[src..src + (ox1 - ox0)]);
+                    row[ox1..].fill(0.0);
+                }
+                _ => row.fill(0.0),
+            }
+        }
     }
-    for_each_run(g, (h, w), (oh, ow), |k, oy, xs, src| {
-        let n = xs.len();
-        let dst = k * p + oy * ow + xs.start;
-        col[dst..dst + n].copy_from_slice(&img[src..src + n]);
-    });
 }
 
 /// Adds the `K × P` patch-gradient matrix `col` back onto one image gradient (col2im).
@@ -132,44 +145,45 @@ pub(crate) fn backward(
     let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
         .into_par_iter()
         .enumerate()
-        .map(|(gi, mut dxc)| {
-            let mut dw = vec![0.0f32; g.weight_len()];
-            let mut db = vec![0.0f32; g.c_out];
-            let mut col = vec![0.0f32; k * p];
-            let mut dcol = vec![0.0f32; k * p];
-            let end = ((gi + 1) * GROUP).min(batch);
-            for (local, bi) in (gi * GROUP..end).enumerate() {
-                let xi = &x[bi * img..(bi + 1) * img];
-                let dyi = &dy[bi * g.c_out * p..(bi + 1) * g.c_out * p];
-                im2col(g, (h, w), xi, &mut col);
-                // dW[c_out × K] += dy[c_out × P] · colᵀ[P × K]
-                let dyv = MatRef {
-                    data: dyi,
-                    rs: p,
-                    cs: 1,
-                };
-                let colt = MatRef {
-                    data: &col,
-                    rs: 1,
-                    cs: p,
-                };
-                sgemm((g.c_out, k, p), &mut dw, k, true, dyv, colt);
-                for (co, row) in dyi.chunks(p).enumerate() {
-                    db[co] += row.iter().sum::<f32>();
-                }
-                if let Some(dxc) = dxc.as_deref_mut() {
-                    // dcol[K × P] = Wᵀ[K × c_out] · dy[c_out × P]
-                    let wt = MatRef {
-                        data: weight,
-                        rs: 1,
-                        cs: k,
+        .map_init(
+            || (vec![0.0f32; k * p], vec![0.0f32; k * p]),
+            |(col, dcol), (gi, mut dxc)| {
+                let mut dw = vec![0.0f32; g.weight_len()];
+                let mut db = vec![0.0f32; g.c_out];
+                let end = ((gi + 1) * GROUP).min(batch);
+                for (local, bi) in (gi * GROUP..end).enumerate() {
+                    let xi = &x[bi * img..(bi + 1) * img];
+                    let dyi = &dy[bi * g.c_out * p..(bi + 1) * g.c_out * p];
+                    im2col(g, (h, w), xi, col);
+                    // dW[c_out × K] += dy[c_out × P] · colᵀ[P × K]
+                    let dyv = MatRef {
+                        data: dyi,
+                        rs: p,
+                        cs: 1,
                     };
-                    sgemm((k, p, g.c_out), &mut dcol, p, false, wt, dyv);
-                    col2im_add(g, (h, w), &dcol, &mut dxc[local * img..(local + 1) * img]);
+                    let colt = MatRef {
+                        data: col,
+                        rs: 1,
+                        cs: p,
+                    };
+                    sgemm((g.c_out, k, p), &mut dw, k, true, dyv, colt);
+                    for (co, row) in dyi.chunks(p).enumerate() {
+                        db[co] += row.iter().sum::<f32>();
+                    }
+                    if let Some(dxc) = dxc.as_deref_mut() {
+                        // dcol[K × P] = Wᵀ[K × c_out] · dy[c_out × P]
+                        let wt = MatRef {
+                            data: weight,
+                            rs: 1,
+                            cs: k,
+                        };
+                        sgemm((k, p, g.c_out), dcol, p, false, wt, dyv);
+                        col2im_add(g, (h, w), dcol, &mut dxc[local * img..(local + 1) * img]);
+                    }
                 }
-            }
-            (dw, db)
-        })
+                (dw, db)
+            },
+        )
         .collect();
     for (dw, db) in partials {
         dweight.iter_mut().zip(&dw).for_each(|(a, b)| *a += b);

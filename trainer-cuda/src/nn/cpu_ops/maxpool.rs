@@ -18,20 +18,31 @@ pub(crate) fn forward(x: &[f32], (h, w): (usize, usize)) -> (Vec<f32>, Vec<u8>) 
             for oy in 0..oh {
                 let r0 = &xp[2 * oy * w..];
                 let r1 = &xp[(2 * oy + 1) * w..];
-                for ox in 0..ow {
-                    let c = [r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]];
-                    let mut best = 0;
-                    for (i, v) in c.iter().enumerate().skip(1) {
-                        if *v > c[best] {
-                            best = i;
-                        }
-                    }
-                    yp[oy * ow + ox] = c[best];
-                    ap[oy * ow + ox] = best as u8;
+                let (yr, ar) = (
+                    &mut yp[oy * ow..(oy + 1) * ow],
+                    &mut ap[oy * ow..(oy + 1) * ow],
+                );
+                for (ox, (o, a)) in yr.iter_mut().zip(ar.iter_mut()).enumerate() {
+                    let (v, i) = max4(r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]);
+                    *o = v;
+                    *a = i;
                 }
             }
         });
     (y, arg)
+}
+
+/// The maximum of a 2×2 window in row-major order and its index, the first one on ties
+/// (a branch-free tournament: each comparison is strict, so the earlier candidate wins ties).
+#[inline]
+pub(crate) fn max4(c0: f32, c1: f32, c2: f32, c3: f32) -> (f32, u8) {
+    let (m01, i01) = if c1 > c0 { (c1, 1) } else { (c0, 0) };
+    let (m23, i23) = if c3 > c2 { (c3, 3) } else { (c2, 2) };
+    if m23 > m01 {
+        (m23, i23)
+    } else {
+        (m01, i01)
+    }
 }
 
 /// Backward pass: adds each output gradient onto its winning input in `dx`.

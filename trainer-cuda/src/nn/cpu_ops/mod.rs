@@ -6,6 +6,7 @@
 //! [`Gradients`] (and put back afterwards) instead of being cloned.
 
 mod batchnorm;
+mod bn_relu_pool;
 mod gemm;
 mod im2col_conv;
 mod maxpool;
@@ -181,4 +182,201 @@ pub fn batch_norm2d_train<T: Tape<f32, Cpu>>(
         });
     }
     (out.put_tape(tape), public)
+}
+
+/// Two flat parameters of one layer: (conv weight, bias) or (batch-norm γ, β).
+pub type ParamPair<'a> = (
+    &'a Tensor<(usize,), f32, Cpu>,
+    &'a Tensor<(usize,), f32, Cpu>,
+);
+
+/// A whole CNN block in one op: convolution (as [`conv2d`]) → train-mode batch norm → optional
+/// ReLU → 2×2 max-pool (as [`max_pool2`]). Equal to the three ops in sequence, but the conv and
+/// batch-norm outputs never become dfdx tensors: no host copies of them, no gradient buffers
+/// for them, and the normalised activation is never stored. Returns the pooled output and the
+/// batch statistics (for the caller's running averages).
+///
+/// # Panics
+/// If the shapes disagree with `g` or the parameters (callers validate model shapes once).
+#[allow(clippy::too_many_arguments)]
+pub fn conv_bn_pool<T: Tape<f32, Cpu>>(
+    x: Tensor<Shape4, f32, Cpu, T>,
+    (weight, bias): ParamPair<'_>,
+    g: &Conv2dGeometry,
+    input_grad: bool,
+    (gamma, beta): ParamPair<'_>,
+    eps: f32,
+    relu: bool,
+) -> (Tensor<Shape4, f32, Cpu, T>, BnBatchStats) {
+    let (b, c, h, w) = *x.shape();
+    assert_eq!(c, g.c_in, "conv_bn_pool: input channels");
+    assert_eq!(
+        weight.shape().0,
+        g.weight_len(),
+        "conv_bn_pool: weight length"
+    );
+    assert_eq!(bias.shape().0, g.c_out, "conv_bn_pool: bias length");
+    assert_eq!(gamma.shape().0, g.c_out, "conv_bn_pool: gamma length");
+    assert_eq!(beta.shape().0, g.c_out, "conv_bn_pool: beta length");
+    let (oh, ow) = g
+        .out_hw(h, w)
+        .expect("conv_bn_pool: kernel larger than padded input");
+    let (x, mut tape) = contiguous(x).split_tape();
+    let xv = host_vec(&x);
+    let wv = param_vec(weight);
+    let yc = im2col_conv::forward(g, (h, w), &xv, &wv, &param_vec(bias));
+    let (gv, bv) = (param_vec(gamma), param_vec(beta));
+    let stats = batchnorm::stats(&yc, (g.c_out, oh * ow), eps);
+    let (pooled, arg) = bn_relu_pool::forward(&yc, (g.c_out, oh, ow), &stats, &gv, &bv, relu);
+    let out = x
+        .device()
+        .tensor_from_vec(pooled, (b, g.c_out, oh / 2, ow / 2));
+    let public = BnBatchStats {
+        mean: stats.mean.clone(),
+        var: stats.var.clone(),
+    };
+    if T::OWNS_TAPE {
+        let (x_g, out_g, g) = (x.clone(), out.clone(), *g);
+        let (w_g, b_g) = (weight.clone(), bias.clone());
+        let (gm_g, bt_g) = (gamma.clone(), beta.clone());
+        tape.add_backward_op(move |grads| {
+            let dy = take_grad(grads, &out_g)?;
+            let mut dgm = take_grad(grads, &gm_g)?;
+            let mut dbt = take_grad(grads, &bt_g)?;
+            let mut dyc = vec![0.0f32; yc.len()];
+            bn_relu_pool::backward(
+                &yc,
+                (g.c_out, oh, ow),
+                &gv,
+                &bv,
+                &stats,
+                relu,
+                &arg,
+                &dy,
+                &mut dyc,
+                &mut dgm,
+                &mut dbt,
+            );
+            put_grad(grads, &gm_g, dgm)?;
+            put_grad(grads, &bt_g, dbt)?;
+            put_grad(grads, &out_g, dy)?;
+            let mut dw = take_grad(grads, &w_g)?;
+            let mut db = take_grad(grads, &b_g)?;
+            let mut dx = if input_grad {
+                Some(take_grad(grads, &x_g)?)
+            } else {
+                None
+            };
+            im2col_conv::backward(
+                &g,
+                (h, w),
+                &xv,
+                &wv,
+                &dyc,
+                dx.as_deref_mut(),
+                &mut dw,
+                &mut db,
+            );
+            put_grad(grads, &w_g, dw)?;
+            put_grad(grads, &b_g, db)?;
+            if let Some(dx) = dx {
+                put_grad(grads, &x_g, dx)?;
+            }
+            Ok(())
+        });
+    }
+    (out.put_tape(tape), public)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1) (xorshift).
+    fn values(seed: u32, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    struct Run {
+        y: Vec<f32>,
+        mean: Vec<f32>,
+        var: Vec<f32>,
+        grads: Vec<Vec<f32>>,
+    }
+
+    /// The block on a 2×3×6×6 batch (3→4 channels), fused or chained, with loss `Σ y·r`.
+    fn run(fused: bool, relu: bool) -> Run {
+        let dev = Cpu::default();
+        let g = Conv2dGeometry {
+            c_in: 3,
+            c_out: 4,
+            kernel: 3,
+            pad: 1,
+        };
+        let shape = (2, 3, 6, 6);
+        let x = dev.tensor_from_vec(values(1, 2 * 3 * 36), shape);
+        let p = |seed, n| dev.tensor_from_vec(values(seed, n), (n,));
+        let (w, b) = (p(2, g.weight_len()), p(3, 4));
+        let gamma = dev.tensor_from_vec(values(4, 4).iter().map(|v| v + 1.5).collect(), (4,));
+        let beta = p(5, 4);
+        let traced = x.clone().traced(Gradients::leaky());
+        let (y, s) = if fused {
+            conv_bn_pool(traced, (&w, &b), &g, true, (&gamma, &beta), 1e-5, relu)
+        } else {
+            let y = conv2d(traced, &w, &b, &g, true);
+            let (y, s) = batch_norm2d_train(y, &gamma, &beta, 1e-5, relu);
+            (max_pool2(y), s)
+        };
+        let yv = y.retaped::<NoneTape>().as_vec();
+        let r = dev.tensor_from_vec(values(6, yv.len()), *y.shape());
+        let grads = (y * r).sum::<(), _>().backward();
+        Run {
+            y: yv,
+            mean: s.mean,
+            var: s.var,
+            grads: vec![
+                grads.get(&x).as_vec(),
+                grads.get(&w).as_vec(),
+                grads.get(&b).as_vec(),
+                grads.get(&gamma).as_vec(),
+                grads.get(&beta).as_vec(),
+            ],
+        }
+    }
+
+    fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len(), "{what}: length");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                "{what}[{i}]: fused {x} vs chained {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_block_equals_conv_then_batch_norm_then_pool() {
+        for relu in [true, false] {
+            let (f, c) = (run(true, relu), run(false, relu));
+            assert_eq!(f.y.len(), 2 * 4 * 3 * 3);
+            assert_eq!(f.y, c.y, "forward output (same arithmetic, so bit-equal)");
+            assert_eq!(f.mean, c.mean);
+            assert_eq!(f.var, c.var);
+            for (name, (a, b)) in ["dx", "dw", "db", "dgamma", "dbeta"]
+                .iter()
+                .zip(f.grads.iter().zip(&c.grads))
+            {
+                assert!(b.iter().any(|&v| v != 0.0), "{name}: gradient is all zero");
+                assert_close(name, a, b);
+            }
+        }
+    }
 }
