@@ -8,8 +8,22 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::{ModelKind, NamedTensor, NnError, Snapshot};
 
-const KEY_MODEL: &str = "onecycle.model";
-const KEY_STEP: &str = "onecycle.optimizer_step";
+/// The one metadata key: `model=<name>;optimizer_step=<n>`. A single entry, because
+/// safetensors writes its metadata map in hash order, and two keys would make identical
+/// checkpoints differ byte-wise from one process to the next.
+const KEY: &str = "onecycle";
+
+fn meta_value(model: ModelKind, step: u64) -> String {
+    format!("model={model};optimizer_step={step}")
+}
+
+fn meta_field<'a>(value: &'a str, field: &str) -> Option<&'a str> {
+    value
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == field)
+        .map(|(_, v)| v)
+}
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> NnError {
     NnError::Checkpoint(format!("{what} {}: {e}", path.display()))
@@ -32,17 +46,10 @@ pub(crate) fn save(snapshot: &Snapshot, model: ModelKind, path: &Path) -> Result
                 .map_err(|e| NnError::Checkpoint(format!("tensor {}: {e:?}", t.name)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let meta = HashMap::from([
-        (KEY_MODEL.to_string(), model.to_string()),
-        (KEY_STEP.to_string(), snapshot.optimizer_step.to_string()),
-    ]);
+    let meta = HashMap::from([(KEY.to_string(), meta_value(model, snapshot.optimizer_step))]);
     let data = safetensors::tensor::serialize(views, &Some(meta))
         .map_err(|e| NnError::Checkpoint(format!("serialising: {e:?}")))?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, data).map_err(|e| io_err(&tmp, "writing", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, "renaming onto", e))
+    crate::atomic::write_atomic(path, &data).map_err(|e| io_err(path, "writing", format!("{e:#}")))
 }
 
 /// Reads a checkpoint written by [`save`] for `model`.
@@ -51,15 +58,15 @@ pub(crate) fn load(path: &Path, model: ModelKind) -> Result<Snapshot, NnError> {
     let (_, meta) =
         SafeTensors::read_metadata(&data).map_err(|e| io_err(path, "parsing", format!("{e:?}")))?;
     let meta = meta.metadata().clone().unwrap_or_default();
-    let found = meta.get(KEY_MODEL).map_or("<none>", String::as_str);
+    let value = meta.get(KEY).map_or("", String::as_str);
+    let found = meta_field(value, "model").unwrap_or("<none>");
     if found != model.to_string() {
         return Err(NnError::Checkpoint(format!(
             "{} holds model {found}, not {model}: pass the matching --model",
             path.display()
         )));
     }
-    let optimizer_step = meta
-        .get(KEY_STEP)
+    let optimizer_step = meta_field(value, "optimizer_step")
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io_err(path, "reading the optimiser step of", "missing or invalid"))?;
     let st =
