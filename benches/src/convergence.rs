@@ -145,10 +145,7 @@ pub fn run_experiment(plan: &Plan, data: &Split) -> Result<ConvergenceReport> {
 
     // 1. Range test from the initial weights.
     let mut net = new_network(plan, data)?;
-    let train_set = match plan.train_limit {
-        Some(n) => data.train.clone().take(n),
-        None => data.train.clone(),
-    };
+    let train_set = data.train.head(plan.train_limit);
     let outcome = range_test(
         net.as_mut(),
         &train_set,

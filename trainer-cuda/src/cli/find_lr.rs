@@ -260,10 +260,7 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
     let c = &args.common;
     let data = c.load_data()?;
     let (mut net, _) = c.build(&data)?;
-    let train_set = match c.train_limit {
-        Some(n) => data.train.clone().take(n),
-        None => data.train.clone(),
-    };
+    let train_set = data.train.head(c.train_limit);
     let outcome = crate::train::range_test::range_test(
         net.as_mut(),
         &train_set,

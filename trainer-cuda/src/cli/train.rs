@@ -130,7 +130,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         let lr = match args.max_lr {
             MaxLr::Value(v) => v,
             MaxLr::Auto => {
-                let train_set = data.train.clone().take(train_len);
+                let train_set = data.train.head(Some(train_len));
                 let outcome = range_test(
                     net.as_mut(),
                     &train_set,

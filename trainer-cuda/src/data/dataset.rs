@@ -187,4 +187,32 @@ impl Dataset {
         self.images.truncate(n * self.image_len());
         self
     }
+
+    /// The first `limit` images, borrowed when that is all of them (no copy), else a copy
+    /// of just those images.
+    ///
+    /// ```
+    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use std::borrow::Cow;
+    /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
+    /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
+    /// assert!(matches!(d.head(None), Cow::Borrowed(_)));
+    /// assert!(matches!(d.head(Some(9)), Cow::Borrowed(_)));
+    /// assert_eq!(d.head(Some(2)).labels, vec![0, 1]);
+    /// ```
+    #[must_use]
+    pub fn head(&self, limit: Option<usize>) -> std::borrow::Cow<'_, Dataset> {
+        match limit {
+            Some(n) if n < self.len() => std::borrow::Cow::Owned(Dataset {
+                images: self.images[..n * self.image_len()].to_vec(),
+                labels: self.labels[..n].to_vec(),
+                channels: self.channels,
+                height: self.height,
+                width: self.width,
+                classes: self.classes,
+                normalization: self.normalization.clone(),
+            }),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
 }

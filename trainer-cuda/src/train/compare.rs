@@ -135,10 +135,7 @@ pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
         .map_err(|e| anyhow::anyhow!("{e}"))
     };
     let mut net = new_net()?;
-    let train_set = match run.train_limit {
-        Some(n) => data.train.clone().take(n),
-        None => data.train.clone(),
-    };
+    let train_set = data.train.head(run.train_limit);
     let outcome = range_test(
         net.as_mut(),
         &train_set,

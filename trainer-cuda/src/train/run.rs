@@ -169,14 +169,8 @@ pub fn train(
     start: Option<CheckpointState>,
     control: &RunControl<'_>,
 ) -> Result<RunResult> {
-    let train_set = match cfg.train_limit {
-        Some(n) => data.train.clone().take(n),
-        None => data.train.clone(),
-    };
-    let test_set = match cfg.test_limit {
-        Some(n) => data.test.clone().take(n),
-        None => data.test.clone(),
-    };
+    let train_set = data.train.head(cfg.train_limit);
+    let test_set = data.test.head(cfg.test_limit);
     let steps_per_epoch = cfg.steps_per_epoch(train_set.len());
     if steps_per_epoch == 0 {
         bail!(
