@@ -58,6 +58,48 @@ fn put_grad<S: Shape>(
     Ok(())
 }
 
+/// What a convolution's backward pass needs from its forward pass: host copies of the
+/// input and weights, and the tensors whose gradients it accumulates.
+struct ConvSaved<'a> {
+    g: &'a Conv2dGeometry,
+    hw: (usize, usize),
+    x: &'a [f32],
+    weight: &'a [f32],
+    x_tensor: &'a Tensor<Shape4, f32, Cpu>,
+    weight_tensor: &'a Tensor<(usize,), f32, Cpu>,
+    bias_tensor: &'a Tensor<(usize,), f32, Cpu>,
+    /// Whether the input gradient is wanted (not for a first layer).
+    input_grad: bool,
+}
+
+/// Accumulates a convolution's weight, bias and (when wanted) input gradients for the output
+/// gradient `dy` into `grads`: the backward half shared by [`conv2d`] and [`conv_bn_pool`].
+fn conv_backward(grads: &mut Grads, saved: &ConvSaved<'_>, dy: &[f32]) -> Result<(), CpuError> {
+    let mut dw = take_grad(grads, saved.weight_tensor)?;
+    let mut db = take_grad(grads, saved.bias_tensor)?;
+    let mut dx = if saved.input_grad {
+        Some(take_grad(grads, saved.x_tensor)?)
+    } else {
+        None
+    };
+    im2col_conv::backward(
+        saved.g,
+        saved.hw,
+        saved.x,
+        saved.weight,
+        dy,
+        dx.as_deref_mut(),
+        &mut dw,
+        &mut db,
+    );
+    put_grad(grads, saved.weight_tensor, dw)?;
+    put_grad(grads, saved.bias_tensor, db)?;
+    if let Some(dx) = dx {
+        put_grad(grads, saved.x_tensor, dx)?;
+    }
+    Ok(())
+}
+
 /// Convolution (stride 1, zero padding) of an NCHW batch with flat weights `c_out·c_in·k²` and
 /// biases `c_out`; gradients flow to `weight`, `bias` and, when `input_grad`, to `x`.
 ///
@@ -86,28 +128,17 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
         let (x_g, w_g, b_g, out_g, g) = (x.clone(), weight.clone(), bias.clone(), out.clone(), *g);
         tape.add_backward_op(move |grads| {
             let dy = take_grad(grads, &out_g)?;
-            let mut dw = take_grad(grads, &w_g)?;
-            let mut db = take_grad(grads, &b_g)?;
-            let mut dx = if input_grad {
-                Some(take_grad(grads, &x_g)?)
-            } else {
-                None
+            let saved = ConvSaved {
+                g: &g,
+                hw: (h, w),
+                x: &xv,
+                weight: &wv,
+                x_tensor: &x_g,
+                weight_tensor: &w_g,
+                bias_tensor: &b_g,
+                input_grad,
             };
-            im2col_conv::backward(
-                &g,
-                (h, w),
-                &xv,
-                &wv,
-                &dy,
-                dx.as_deref_mut(),
-                &mut dw,
-                &mut db,
-            );
-            put_grad(grads, &w_g, dw)?;
-            put_grad(grads, &b_g, db)?;
-            if let Some(dx) = dx {
-                put_grad(grads, &x_g, dx)?;
-            }
+            conv_backward(grads, &saved, &dy)?;
             put_grad(grads, &out_g, dy)
         });
     }
@@ -260,29 +291,17 @@ pub fn conv_bn_pool<T: Tape<f32, Cpu>>(
             put_grad(grads, &gm_g, dgm)?;
             put_grad(grads, &bt_g, dbt)?;
             put_grad(grads, &out_g, dy)?;
-            let mut dw = take_grad(grads, &w_g)?;
-            let mut db = take_grad(grads, &b_g)?;
-            let mut dx = if input_grad {
-                Some(take_grad(grads, &x_g)?)
-            } else {
-                None
+            let saved = ConvSaved {
+                g: &g,
+                hw: (h, w),
+                x: &xv,
+                weight: &wv,
+                x_tensor: &x_g,
+                weight_tensor: &w_g,
+                bias_tensor: &b_g,
+                input_grad,
             };
-            im2col_conv::backward(
-                &g,
-                (h, w),
-                &xv,
-                &wv,
-                &dyc,
-                dx.as_deref_mut(),
-                &mut dw,
-                &mut db,
-            );
-            put_grad(grads, &w_g, dw)?;
-            put_grad(grads, &b_g, db)?;
-            if let Some(dx) = dx {
-                put_grad(grads, &x_g, dx)?;
-            }
-            Ok(())
+            conv_backward(grads, &saved, &dyc)
         });
     }
     (out.put_tape(tape), public)
