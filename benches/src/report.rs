@@ -55,12 +55,8 @@ impl Row {
     /// A row from a run's metrics (the target is set later with [`Row::set_target`]).
     #[must_use]
     pub fn new(name: &str, role: Role, lr: f64, metrics: Metrics, diverged: bool) -> Self {
-        let final_acc = if diverged {
-            0.0
-        } else {
-            metrics.evals.last().map_or(0.0, |e| e.test_acc)
-        };
-        let best_acc = metrics.evals.iter().map(|e| e.test_acc).fold(0.0, f64::max);
+        let final_acc = if diverged { 0.0 } else { metrics.final_acc() };
+        let best_acc = metrics.best_acc();
         let img_per_s = {
             let n = metrics.evals.len().max(1) as f64;
             metrics.evals.iter().map(|e| e.img_per_s).sum::<f64>() / n

@@ -79,13 +79,11 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         train_limit: c.train_limit,
         test_limit: c.test_limit,
     };
-    let train_len = c
-        .train_limit
-        .map_or(data.train.len(), |l| l.min(data.train.len()));
-    if run.steps_per_epoch(train_len) == 0 {
+    if run.steps_per_epoch(data.train.len()) == 0 {
         bail!(
-            "--batch-size {} is larger than the {train_len} training images: lower it",
-            c.batch_size
+            "--batch-size {} is larger than the {} training images: lower it",
+            c.batch_size,
+            run.train_images(data.train.len())
         );
     }
     let report = compare(

@@ -124,13 +124,10 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
             bail!("--epochs 0 trains nothing: give at least 1");
         }
         let c = &args.common;
-        let train_len = c
-            .train_limit
-            .map_or(data.train.len(), |l| l.min(data.train.len()));
         let lr = match args.max_lr {
             MaxLr::Value(v) => v,
             MaxLr::Auto => {
-                let train_set = data.train.head(Some(train_len));
+                let train_set = data.train.head(c.train_limit);
                 let outcome = range_test(
                     net.as_mut(),
                     &train_set,
@@ -177,8 +174,9 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         let spe = cfg.steps_per_epoch(data.train.len());
         if spe == 0 {
             bail!(
-                "--batch-size {} is larger than the {train_len} training images: lower it",
-                c.batch_size
+                "--batch-size {} is larger than the {} training images: lower it",
+                c.batch_size,
+                cfg.train_images(data.train.len())
             );
         }
         cfg.schedule.total_steps = spe

@@ -94,8 +94,7 @@ fn row_from(
     target: f64,
     batch_size: usize,
 ) -> CompareRow {
-    let final_acc = m.evals.last().map_or(0.0, |e| e.test_acc);
-    let best_acc = m.evals.iter().map(|e| e.test_acc).fold(0.0, f64::max);
+    let (final_acc, best_acc) = (m.final_acc(), m.best_acc());
     let hit = m.time_to_target(target);
     let secs = m.evals.last().map_or(0.0, |e| e.train_seconds);
     let images = (m.steps.len() * batch_size) as f64;
@@ -119,10 +118,7 @@ fn row_from(
 /// Network, data or schedule failures (a diverging run is a result, not an error).
 pub fn compare(cfg: &CompareConfig, data: &Split) -> Result<CompareReport> {
     let run = &cfg.run;
-    let train_len = run
-        .train_limit
-        .map_or(data.train.len(), |l| l.min(data.train.len()));
-    let total = run.steps_per_epoch(train_len) * run.epochs;
+    let total = run.steps_per_epoch(data.train.len()) * run.epochs;
     let new_net = || -> Result<Box<dyn Network>> {
         build_network(
             run.model.into(),

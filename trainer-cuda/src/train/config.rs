@@ -131,10 +131,15 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Optimiser steps per epoch for a training split of `train_len` images (after the limit).
-    pub fn steps_per_epoch(&self, train_len: usize) -> u32 {
-        let n = self.train_limit.map_or(train_len, |l| l.min(train_len));
-        u32::try_from(n / self.batch_size.max(1)).unwrap_or(u32::MAX)
+    /// Training images used from a split of `available` images (`train_limit` applied).
+    pub fn train_images(&self, available: usize) -> usize {
+        self.train_limit.map_or(available, |l| l.min(available))
+    }
+
+    /// Optimiser steps per epoch for a training split of `available` images (the limit
+    /// applied here; the last partial batch is dropped).
+    pub fn steps_per_epoch(&self, available: usize) -> u32 {
+        u32::try_from(self.train_images(available) / self.batch_size.max(1)).unwrap_or(u32::MAX)
     }
 }
 

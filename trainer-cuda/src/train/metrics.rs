@@ -107,6 +107,16 @@ impl Metrics {
         Ok(())
     }
 
+    /// Test accuracy of the last evaluation (0 before any).
+    pub fn final_acc(&self) -> f64 {
+        self.evals.last().map_or(0.0, |e| e.test_acc)
+    }
+
+    /// Highest test accuracy of any evaluation (0 before any).
+    pub fn best_acc(&self) -> f64 {
+        self.evals.iter().map(|e| e.test_acc).fold(0.0, f64::max)
+    }
+
     /// The first evaluation reaching `target` accuracy: `(step, train seconds)`.
     pub fn time_to_target(&self, target: f64) -> Option<(u32, f64)> {
         self.evals
