@@ -12,7 +12,7 @@ use crate::cli::schedule::parse_preset;
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::progress::note;
 use crate::train::range_test::{range_test, valley};
-use crate::train::run::{load_latest, train, RunControl, RunDir, RunEnd};
+use crate::train::run::{train, RunControl, RunDir, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
 /// Arguments of `onecycle train`.
@@ -57,33 +57,28 @@ pub struct TrainArgs {
 /// Bad options, data or checkpoint problems.
 pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     let verbosity = args.common.verbosity();
-    if let Some(resume) = &args.resume {
-        // Fail before loading data when the directory cannot be resumed.
-        let dir = RunDir {
-            path: resume.clone(),
-        };
-        dir.read_config()?;
-        if dir.read_state()?.is_none() {
-            bail!(
-                "{} has no checkpoint yet (no checkpoint.json): start a fresh run instead of --resume",
-                resume.display()
-            );
+    // A run to resume is read (and checked) before any data is loaded.
+    let resumed = match &args.resume {
+        Some(resume) => {
+            let dir = RunDir {
+                path: resume.clone(),
+            };
+            let cfg = dir.read_config()?;
+            let state = dir.latest_state()?;
+            if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
+                bail!(
+                    "{} holds a {:?} run on {}: pass the same --model and --dataset to resume it",
+                    resume.display(),
+                    cfg.model,
+                    cfg.dataset
+                );
+            }
+            Some((dir, cfg, state))
         }
-    }
+        None => None,
+    };
     let data = args.common.load_data()?;
-    let (mut net, dir, cfg, start) = if let Some(resume) = &args.resume {
-        let dir = RunDir {
-            path: resume.clone(),
-        };
-        let cfg = dir.read_config()?;
-        if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
-            bail!(
-                "{} holds a {:?} run on {}: pass the same --model and --dataset to resume it",
-                resume.display(),
-                cfg.model,
-                cfg.dataset
-            );
-        }
+    let (mut net, dir, cfg, start) = if let Some((dir, cfg, state)) = resumed {
         // The network was built from the command line's optimiser; the run's own
         // optimiser and seed must match for the checkpoint to load.
         let mut resume_args = args.common.clone();
@@ -93,12 +88,12 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         resume_args.train_limit = cfg.train_limit;
         resume_args.test_limit = cfg.test_limit;
         let (mut net, _) = resume_args.build(&data)?;
-        let state = load_latest(&dir, net.as_mut())?;
+        dir.load_weights(&state, net.as_mut())?;
         note(
             verbosity,
             &format!(
                 "resuming {} after epoch {} (step {})",
-                resume.display(),
+                dir.path.display(),
                 state.epochs_done,
                 state.steps_done
             ),

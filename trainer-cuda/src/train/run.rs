@@ -101,6 +101,29 @@ impl RunDir {
         }
     }
 
+    /// The latest checkpoint pointer, or an error saying there is none yet.
+    ///
+    /// # Errors
+    /// No `checkpoint.json` (nothing to resume), or a malformed one.
+    pub fn latest_state(&self) -> Result<CheckpointState> {
+        self.read_state()?.with_context(|| {
+            format!(
+                "{} has no checkpoint yet (no checkpoint.json): start a fresh run instead of --resume",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Loads the weights that `state` points to into `net`.
+    ///
+    /// # Errors
+    /// A missing file, or a checkpoint of another model.
+    pub fn load_weights(&self, state: &CheckpointState, net: &mut dyn Network) -> Result<()> {
+        let path = self.path.join(Path::new(&state.weights));
+        net.load(&path)
+            .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+    }
+
     /// Saves the network and then, atomically, the pointer to it: a crash in between
     /// leaves the previous checkpoint in force.
     ///
@@ -318,15 +341,7 @@ pub fn train(
 /// # Errors
 /// No checkpoint yet, or a checkpoint of another model.
 pub fn load_latest(dir: &RunDir, net: &mut dyn Network) -> Result<CheckpointState> {
-    let state = dir.read_state()?.with_context(|| {
-        format!(
-            "{} has no checkpoint yet (no checkpoint.json): start a fresh run instead of --resume",
-            dir.path.display()
-        )
-    })?;
-    let weights: &Path = Path::new(&state.weights);
-    let path = dir.path.join(weights);
-    net.load(&path)
-        .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))?;
+    let state = dir.latest_state()?;
+    dir.load_weights(&state, net)?;
     Ok(state)
 }
