@@ -63,12 +63,11 @@ impl TrainingArgs {
     /// # Errors
     /// Fetch or file problems, with the fix.
     pub fn load_data(&self) -> Result<Split> {
-        let dir = resolve_data_dir(self.data_dir.as_deref());
-        let split = load(self.dataset, &dir).map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Some(0) = self.train_limit {
             anyhow::bail!("--train-limit 0 leaves nothing to train on: give at least one batch");
         }
-        Ok(split)
+        let dir = resolve_data_dir(self.data_dir.as_deref());
+        load(self.dataset, &dir).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Builds the network on the first device that works, saying which.

@@ -38,7 +38,10 @@ impl Bar {
             .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(250));
+        if verbosity == Verbosity::Normal {
+            // Keeps the ETA moving between steps; a hidden bar needs no ticker thread.
+            bar.enable_steady_tick(Duration::from_millis(250));
+        }
         Self { bar, verbosity }
     }
 
