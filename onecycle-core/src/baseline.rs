@@ -1,5 +1,5 @@
 //! Baseline schedules to compare 1cycle against: constant, step decay, cosine
-//! with warm-up, exponential decay, and [`Join`] to chain two schedules.
+//! with warm-up, linear decay, exponential decay, and [`Join`] to chain two schedules.
 //!
 //! Each is a small `Copy` struct with a checked `new`, evaluated in O(1) (step
 //! decay: O(log N)) as a pure function of the step, like [`OneCycle`](crate::OneCycle).
@@ -209,6 +209,60 @@ impl<F: Float> Schedule<F> for Cosine<F> {
         let done = F::from_u32(step - self.warmup_steps) / len;
         let rest = F::from_u32(self.total_steps - step) / len;
         Anneal::Cos.interpolate(self.peak, self.final_lr, done, rest)
+    }
+}
+
+/// Linear decay from `peak` at step 0 to `final_lr` at `total_steps` (Li, Yumer and
+/// Ramanan, "Budgeted training", ICLR 2020: with `final_lr = 0`, a strong budget-aware
+/// baseline). `lr(k) = peak + (final_lr − peak) · k / total_steps` for `k < total_steps`,
+/// then `final_lr` (clamped).
+///
+/// ```
+/// use onecycle_core::{baseline::LinearDecay, Schedule};
+///
+/// let s = LinearDecay::new(0.1_f64, 4, 0.0)?;
+/// assert_eq!([s.lr(0), s.lr(2), s.lr(4), s.lr(9)], [0.1, 0.05, 0.0, 0.0]);
+/// assert!((s.lr(3) - 0.025).abs() < 1e-17);
+/// # Ok::<(), onecycle_core::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LinearDecay<F> {
+    peak: F,
+    total_steps: u32,
+    final_lr: F,
+}
+
+impl<F: Float> LinearDecay<F> {
+    /// Linear decay from `peak` to `final_lr` over `total_steps`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidLr`] for a NaN, infinite or negative `peak` or
+    /// `final_lr`; [`ConfigError::ZeroTotalSteps`] for `total_steps == 0`.
+    pub fn new(peak: F, total_steps: u32, final_lr: F) -> Result<Self, ConfigError> {
+        let peak = check_lr("peak", peak)?;
+        let final_lr = check_lr("final_lr", final_lr)?;
+        if total_steps == 0 {
+            return Err(ConfigError::ZeroTotalSteps);
+        }
+        Ok(Self {
+            peak,
+            total_steps,
+            final_lr,
+        })
+    }
+}
+
+impl<F: Float> Schedule<F> for LinearDecay<F> {
+    fn lr(&self, step: u32) -> F {
+        if step >= self.total_steps {
+            return self.final_lr;
+        }
+        let len = F::from_u32(self.total_steps);
+        let done = F::from_u32(step) / len;
+        let rest = F::from_u32(self.total_steps - step) / len;
+        Anneal::Linear.interpolate(self.peak, self.final_lr, done, rest)
     }
 }
 

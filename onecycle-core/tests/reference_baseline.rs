@@ -2,7 +2,7 @@
 //! `MultiStepLR` / `ExponentialLR` (tables printed by `tests/reference/gen_baseline.py`),
 //! and hand-worked values.
 
-use onecycle_core::baseline::{Constant, Cosine, Exponential, Join, StepDecay};
+use onecycle_core::baseline::{Constant, Cosine, Exponential, Join, LinearDecay, StepDecay};
 use onecycle_core::{ConfigError, OneCycleConfig, Schedule};
 
 /// Relative tolerance against the peers' f64 arithmetic (PyTorch multiplies by
@@ -170,4 +170,29 @@ fn invalid_baselines_are_rejected() {
     ));
     // An empty milestone list is a constant schedule.
     assert_eq!(StepDecay::new(0.1_f64, [], 0.5).unwrap().lr(1000), 0.1);
+}
+
+/// Linear decay from 0.3 to 0 over 3 steps, by hand: 0.3, 0.2, 0.1, then 0 from step 3 on;
+/// and to a floor of 0.1 over 4 steps: 0.5, 0.4, 0.3, 0.2, then 0.1.
+#[test]
+fn linear_decay_matches_hand_worked_values() {
+    let s = LinearDecay::new(0.3_f64, 3, 0.0).unwrap();
+    for (k, want) in [(0, 0.3), (1, 0.2), (2, 0.1), (3, 0.0), (u32::MAX, 0.0)] {
+        assert!((s.lr(k) - want).abs() <= 1e-16, "step {k}: {}", s.lr(k));
+    }
+    let f = LinearDecay::new(0.5_f64, 4, 0.1).unwrap();
+    for (k, want) in [(0, 0.5), (1, 0.4), (2, 0.3), (3, 0.2), (4, 0.1), (40, 0.1)] {
+        assert!((f.lr(k) - want).abs() <= 1e-15, "step {k}: {}", f.lr(k));
+    }
+    assert!(matches!(
+        LinearDecay::new(0.1_f64, 0, 0.0),
+        Err(ConfigError::ZeroTotalSteps)
+    ));
+    assert!(matches!(
+        LinearDecay::new(0.1_f64, 10, -1.0),
+        Err(ConfigError::InvalidLr {
+            name: "final_lr",
+            ..
+        })
+    ));
 }
