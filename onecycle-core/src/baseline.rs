@@ -18,6 +18,16 @@ fn check_lr<F: Float>(name: &'static str, value: F) -> Result<F, ConfigError> {
     }
 }
 
+/// The arguments of a decay from `peak` to `final_lr` over `total_steps` (cosine, linear).
+fn check_decay<F: Float>(peak: F, total_steps: u32, final_lr: F) -> Result<(F, F), ConfigError> {
+    let peak = check_lr("peak", peak)?;
+    let final_lr = check_lr("final_lr", final_lr)?;
+    if total_steps == 0 {
+        return Err(ConfigError::ZeroTotalSteps);
+    }
+    Ok((peak, final_lr))
+}
+
 fn check_gamma<F: Float>(gamma: F, at_most_one: bool) -> Result<F, ConfigError> {
     let ok = gamma.is_finite() && gamma > F::ZERO && (!at_most_one || gamma <= F::ONE);
     if ok {
@@ -157,11 +167,7 @@ impl<F: Float> Cosine<F> {
     /// [`ConfigError::InvalidLr`] for a NaN, infinite or negative `peak` or
     /// `final_lr`; [`ConfigError::ZeroTotalSteps`] for `total_steps == 0`.
     pub fn new(peak: F, total_steps: u32, final_lr: F) -> Result<Self, ConfigError> {
-        let peak = check_lr("peak", peak)?;
-        let final_lr = check_lr("final_lr", final_lr)?;
-        if total_steps == 0 {
-            return Err(ConfigError::ZeroTotalSteps);
-        }
+        let (peak, final_lr) = check_decay(peak, total_steps, final_lr)?;
         Ok(Self {
             peak,
             total_steps,
@@ -241,11 +247,7 @@ impl<F: Float> LinearDecay<F> {
     /// [`ConfigError::InvalidLr`] for a NaN, infinite or negative `peak` or
     /// `final_lr`; [`ConfigError::ZeroTotalSteps`] for `total_steps == 0`.
     pub fn new(peak: F, total_steps: u32, final_lr: F) -> Result<Self, ConfigError> {
-        let peak = check_lr("peak", peak)?;
-        let final_lr = check_lr("final_lr", final_lr)?;
-        if total_steps == 0 {
-            return Err(ConfigError::ZeroTotalSteps);
-        }
+        let (peak, final_lr) = check_decay(peak, total_steps, final_lr)?;
         Ok(Self {
             peak,
             total_steps,
