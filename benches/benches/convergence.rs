@@ -1,90 +1,123 @@
-//! `cargo bench --bench convergence`: 1cycle against constant lr, step decay and cosine on
-//! real MNIST (see `onecycle_benches::convergence` for the protocol).
+//! `cargo bench --bench convergence`: the super-convergence study (`trainer_cuda::study`)
+//! on every regime of `onecycle_benches::plan::regimes`, with its wall time.
 //!
-//! The experiment runs **once** (≈ 11 training runs; `ONECYCLE_BENCH_QUICK=1` for the CI
-//! size). It prints the Markdown table and writes `convergence.md`, `accuracy.svg` and
-//! `evals.csv` to `<target>/criterion/convergence/` (`convergence-quick/` in the quick mode).
+//! The study runs **once** per regime (`ONECYCLE_BENCH_QUICK=1` for the CI size). It
+//! prints each regime's tables and writes them, with `study.json` and the plots, to
+//! `<target>/criterion/study/<regime>/`, and all tables to `summary.md` there.
 //!
-//! What criterion times: `convergence/time_to_target/{onecycle,best_baseline}` report the
-//! **measured training seconds to the target accuracy** of the real 1cycle and fastest-baseline
-//! runs (`iter_custom` returns that duration per iteration). The runs are not repeated, so the
-//! spread criterion shows is zero by construction: the figure is one real measurement, not a
-//! statistic over repeats. Evaluation time is excluded; the range test is not counted.
+//! What criterion times: `convergence/<regime>/time_to_target/{1cycle,<baseline>}` report
+//! the **measured training seconds** of seed 0 to target (a): for 1cycle and the fastest
+//! budget-aware baseline, the whole run at the first budget that reaches it
+//! (`iter_custom` returns that duration per iteration). The runs are not repeated, so
+//! the spread criterion shows is zero by construction. Evaluation time is excluded.
 //!
 //! Without `--bench` (`cargo test --benches`), with `--test` or with `--list` the training
 //! is skipped, as criterion itself would only test or list.
 
-use std::time::Duration;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
-use onecycle_benches::convergence::{load_data, run_experiment};
 use onecycle_benches::output::criterion_dir;
-use onecycle_benches::plan::{Plan, QUICK_ENV};
-use onecycle_benches::report::{ConvergenceReport, Role};
+use onecycle_benches::plan::{data_dir, quick_from_env, regimes, select, study_config, QUICK_ENV};
+use trainer_cuda::data::load;
+use trainer_cuda::study::{run_study, Family, StudyReport};
 
-fn experiment() -> anyhow::Result<ConvergenceReport> {
+fn studies() -> anyhow::Result<Vec<StudyReport>> {
     // As the `onecycle` CLI does: keep per-step buffers mapped (2× faster training on glibc).
-    let _ = onecycle_benches_tune();
-    let plan = Plan::from_env()?;
+    let _ = trainer_cuda::nn::tune_allocator();
+    let quick = quick_from_env();
+    let dir = data_dir();
+    let out = criterion_dir().join(if quick { "study-quick" } else { "study" });
+    let started = Instant::now();
     eprintln!(
-        "convergence: {} on {}{} (set {QUICK_ENV}=1 for the quick mode)",
-        plan.dataset.as_str(),
-        plan.data_dir.display(),
-        if plan.quick { ", quick mode" } else { "" }
+        "convergence: the study on {}{} into {} (set {QUICK_ENV}=1 for the quick mode)",
+        dir.display(),
+        if quick { ", quick mode" } else { "" },
+        out.display()
     );
-    let data = load_data(&plan)?;
-    let report = run_experiment(&plan, &data)?;
-    println!("\n{}", report.markdown());
-    // The quick mode keeps its own directory so that it never overwrites a full run's files.
-    let dir = criterion_dir().join(if plan.quick {
-        "convergence-quick"
-    } else {
-        "convergence"
-    });
-    let svg = report.write(&dir)?;
+    let mut reports = Vec::new();
+    let mut summary =
+        String::from("# The super-convergence study (cargo bench --bench convergence)\n\n");
+    let mut loaded = None;
+    for regime in select(regimes(quick))? {
+        let data = match loaded.take() {
+            Some((name, split)) if name == regime.dataset => split,
+            _ => load(regime.dataset, &dir).map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        let cfg = study_config(regime, quick, &out);
+        let report = run_study(&cfg, &data)?;
+        let md = report.markdown();
+        println!("\n{md}");
+        let _ = writeln!(summary, "{md}");
+        loaded = Some((cfg.regime.dataset, data));
+        reports.push(report);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let _ = writeln!(
+        summary,
+        "Whole bench: {wall:.0} s wall time ({} runs trained, {} kept from the store).",
+        reports.iter().map(|r| r.trained).sum::<usize>(),
+        reports.iter().map(|r| r.reused).sum::<usize>()
+    );
+    std::fs::create_dir_all(&out)?;
+    trainer_cuda::atomic::write_atomic(&out.join("summary.md"), summary.as_bytes())?;
     println!(
-        "Plot: {}\nTable: {}\n",
-        svg.display(),
-        dir.join("convergence.md").display()
+        "convergence: {} regime(s) in {wall:.0} s; tables in {}",
+        reports.len(),
+        out.join("summary.md").display()
     );
-    Ok(report)
+    Ok(reports)
 }
 
 /// Real time spent per `iter_custom` call (criterion's loop sizing needs some).
 const PAUSE: Duration = Duration::from_millis(2);
 
-fn onecycle_benches_tune() -> bool {
-    trainer_cuda::nn::tune_allocator()
-}
-
-fn bench(c: &mut Criterion, report: &ConvergenceReport) {
-    let mut g = c.benchmark_group("convergence");
-    g.sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(1));
-    let runs = [
-        ("onecycle", report.row(Role::OneCycle)),
-        ("best_baseline", report.best_baseline()),
-    ];
-    for (id, row) in runs {
-        let Some(secs) = row.and_then(|r| r.seconds_to_target) else {
-            println!("convergence/time_to_target/{id}: target not reached, nothing to time");
+fn bench(c: &mut Criterion, reports: &[StudyReport]) {
+    for report in reports {
+        let Some(target) = report.targets.first().map(|t| t.acc) else {
             continue;
         };
-        let once = Duration::from_secs_f64(secs);
-        g.bench_function(format!("time_to_target/{id}"), |b| {
-            b.iter_custom(|iters| {
-                // Criterion sizes its loops by the wall time of this closure; a 2 ms pause
-                // keeps that to one or two "iterations" per sample (see measurement_time).
-                std::thread::sleep(PAUSE);
-                u32::try_from(iters)
-                    .ok()
-                    .and_then(|n| once.checked_mul(n))
-                    .unwrap_or(Duration::MAX)
+        let fastest = Family::BASELINES
+            .iter()
+            .copied()
+            .filter_map(|f| report.seconds_to_target(f, target).map(|s| (f, s)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let mut g = c.benchmark_group(format!("convergence/{}", report.regime.name));
+        g.sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(1));
+        let runs = [
+            (
+                Family::Onecycle,
+                report.seconds_to_target(Family::Onecycle, target),
+            ),
+            fastest.map_or((Family::Step, None), |(f, s)| (f, Some(s))),
+        ];
+        for (family, secs) in runs {
+            let Some(secs) = secs else {
+                println!(
+                    "convergence/{}/time_to_target/{}: target (a) not reached, nothing to time",
+                    report.regime.name,
+                    family.name()
+                );
+                continue;
+            };
+            let once = Duration::from_secs_f64(secs);
+            g.bench_function(format!("time_to_target/{}", family.name()), |b| {
+                b.iter_custom(|iters| {
+                    // Criterion sizes its loops by the wall time of this closure; a 2 ms
+                    // pause keeps that to one or two "iterations" per sample.
+                    std::thread::sleep(PAUSE);
+                    u32::try_from(iters)
+                        .ok()
+                        .and_then(|n| once.checked_mul(n))
+                        .unwrap_or(Duration::MAX)
+                });
             });
-        });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 fn main() {
@@ -98,7 +131,7 @@ fn main() {
         );
         return;
     }
-    let report = match experiment() {
+    let reports = match studies() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("convergence bench failed: {e:#}");
@@ -106,6 +139,6 @@ fn main() {
         }
     };
     let mut c = Criterion::default().configure_from_args();
-    bench(&mut c, &report);
+    bench(&mut c, &reports);
     c.final_summary();
 }

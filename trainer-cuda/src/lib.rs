@@ -5,6 +5,7 @@ pub mod cli;
 pub mod data;
 pub mod nn;
 pub mod plot;
+pub mod study;
 pub mod train;
 
 /// The workspace README's Rust examples, compiled and run as doc tests.

@@ -8,12 +8,14 @@ use plotters::prelude::*;
 use crate::atomic::write_atomic;
 
 /// One named line on a chart.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     /// Legend text.
     pub name: String,
     /// `(x, y)` points in drawing order; non-finite points are skipped.
     pub points: Vec<(f64, f64)>,
+    /// Vertical bars `(x, low, high)` in the line's colour (e.g. the min-max over seeds).
+    pub spread: Vec<(f64, f64, f64)>,
 }
 
 /// A point to highlight (e.g. a learning-rate suggestion).
@@ -81,6 +83,11 @@ impl Chart {
             .series
             .iter()
             .flat_map(|s| s.points.iter().copied())
+            .chain(
+                self.series
+                    .iter()
+                    .flat_map(|s| s.spread.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])),
+            )
             .chain(self.markers.iter().map(|m| m.at))
             .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y));
         let mut b: Option<((f64, f64), (f64, f64))> = None;
@@ -177,6 +184,14 @@ impl Chart {
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                 });
+            let bars = s.spread.iter().copied().filter(|&(x, lo, hi)| {
+                usable(x, self.log_x) && usable(lo, self.log_y) && usable(hi, self.log_y)
+            });
+            chart
+                .draw_series(
+                    bars.map(|(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], color)),
+                )
+                .map_err(plot_err)?;
         }
         for (i, m) in self.markers.iter().enumerate() {
             if !(usable(m.at.0, self.log_x) && usable(m.at.1, self.log_y)) {
@@ -254,6 +269,7 @@ mod tests {
             series: vec![Series {
                 name: "line".into(),
                 points: vec![(1.0, 2.0), (10.0, 3.0), (f64::NAN, 1.0), (100.0, 1.5)],
+                spread: vec![(10.0, 2.5, 3.5)],
             }],
             markers: vec![Marker {
                 name: "best".into(),

@@ -258,8 +258,17 @@ fn training_commands_reject_bad_options_before_training() {
         "not a learning rate",
     );
     assert_clean_failure(
-        &onecycle(&["compare", "--target-acc", "98"]),
-        "not a fraction",
+        &onecycle(&["compare", "--budgets", "2,1"]),
+        "strictly ascending",
+    );
+    assert_clean_failure(&onecycle(&["compare", "--seeds", "0"]), "runs nothing");
+    assert_clean_failure(
+        &onecycle(&["compare", "--budgets", "1,2", "--tune-budget", "4"]),
+        "not on the ladder",
+    );
+    assert_clean_failure(
+        &onecycle(&["train", "--epochs", "0"]),
+        "not a training budget",
     );
     assert_clean_failure(
         &onecycle(&["train", "--optimizer", "lbfgs"]),
@@ -378,4 +387,106 @@ fn resumed_run_matches_the_uninterrupted_run_byte_for_byte() {
     };
     assert_eq!(evals(&full), evals(&part));
     assert_eq!(evals(&full).len(), 4, "header + one evaluation per epoch");
+}
+
+/// A small `compare` study: its JSON holds what the issue asks for, a second run into the
+/// same directory trains nothing, and a run's recorded `onecycle train` command reproduces
+/// its validation accuracy exactly.
+#[test]
+fn study_runs_are_kept_and_their_commands_reproduce_them() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let args = [
+        "compare",
+        "--train-limit",
+        "512",
+        "--val-size",
+        "500",
+        "--test-limit",
+        "500",
+        "--budgets",
+        "0.5,1",
+        "--seeds",
+        "1",
+        "--grid",
+        "0.1",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = onecycle(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("| family | lr | to (a) | to (b) | to (c) |"));
+    let json = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let study = json(&out.join("study.json"));
+    let runs = study["runs"].as_array().unwrap();
+    // 5 budget-aware families + the finder at 2 budgets, the constant lr once.
+    assert_eq!(runs.len(), 6 * 2 + 1);
+    for key in [
+        "family",
+        "lr",
+        "budget",
+        "seed",
+        "final_val_acc",
+        "final_test_acc",
+        "steps",
+        "train_seconds",
+        "command",
+    ] {
+        assert!(runs.iter().all(|r| !r[key].is_null()), "a run lacks {key}");
+    }
+    assert_eq!(study["targets"].as_array().unwrap().len(), 3);
+    assert!(!study["speedups"].as_array().unwrap().is_empty());
+    for f in ["study.md", "accuracy-vs-budget.svg", "val-curves.svg", "find-lr.svg"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let trained = study["trained"].as_u64().unwrap();
+    assert!(trained > 0);
+
+    // The same study again: everything comes from the store.
+    let o = onecycle(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = json(&out.join("study.json"));
+    assert_eq!(again["trained"], 0);
+    assert_eq!(again["reused"].as_u64().unwrap(), trained);
+    assert_eq!(again["runs"], study["runs"]);
+
+    // The 1cycle run at 1 epoch, reproduced from its recorded command.
+    let run = runs
+        .iter()
+        .find(|r| r["family"] == "1cycle" && r["budget"] == 1.0)
+        .unwrap();
+    let cmd = run["command"].as_str().unwrap();
+    let mut words: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
+    assert_eq!(words[0], "train");
+    let again = dir.path().join("again");
+    words.extend(
+        [
+            "--quiet",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let o = onecycle(&refs);
+    assert!(o.status.success(), "{cmd}: {}", stderr(&o));
+    let metrics = json(&again.join("metrics.json"));
+    let last = metrics["evals"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(metrics["eval_split"], "validation");
+    assert_eq!(last["acc"], run["final_val_acc"], "{cmd}");
+    assert_eq!(metrics["final_test"]["acc"], run["final_test_acc"], "{cmd}");
 }

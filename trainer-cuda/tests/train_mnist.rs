@@ -30,7 +30,7 @@ fn onecycle_on_an_mnist_slice_learns() {
         optimizer: OptimizerName::Sgd,
         weight_decay: 1e-4,
         batch_size: 64,
-        epochs: 1,
+        epochs: 1.0,
         seed: 3,
         schedule: ScheduleSpec {
             kind: ScheduleKind::Onecycle,
@@ -41,6 +41,7 @@ fn onecycle_on_an_mnist_slice_learns() {
             fixed_momentum: 0.9,
         },
         evals_per_epoch: 1,
+        val_size: 0,
         train_limit: Some(3000),
         test_limit: Some(1000),
     };
@@ -71,7 +72,7 @@ fn onecycle_on_an_mnist_slice_learns() {
     let first: f64 = steps[..5].iter().map(|s| s.loss).sum::<f64>() / 5.0;
     let last: f64 = steps[steps.len() - 5..].iter().map(|s| s.loss).sum::<f64>() / 5.0;
     assert!(last < 0.5 * first, "loss did not fall: {first} -> {last}");
-    let acc = res.metrics.evals.last().unwrap().test_acc;
+    let acc = res.metrics.evals.last().unwrap().acc;
     assert!(
         acc > 0.85,
         "accuracy {acc} after one pass over 3000 images (before: {})",
@@ -127,7 +128,7 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
         "no descent in the range test"
     );
     // The CSV round-trips through `find-lr --from-csv` to the same suggestions.
-    let parsed = trainer_cuda::cli::find_lr::parse_curve_csv(&out.csv(), "mem").unwrap();
-    let again = trainer_cuda::cli::find_lr::suggestions(&parsed).unwrap();
+    let parsed = trainer_cuda::train::range_curve::parse_curve_csv(&out.csv(), "mem").unwrap();
+    let again = trainer_cuda::train::range_curve::suggestions(&parsed).unwrap();
     assert_eq!(again, s);
 }

@@ -42,7 +42,7 @@ fn config(optimizer: OptimizerName, kind: ScheduleKind) -> RunConfig {
         optimizer,
         weight_decay: 1e-4,
         batch_size: 32,
-        epochs: 3,
+        epochs: 3.0,
         seed: 11,
         schedule: ScheduleSpec {
             kind,
@@ -53,6 +53,7 @@ fn config(optimizer: OptimizerName, kind: ScheduleKind) -> RunConfig {
             fixed_momentum: 0.9,
         },
         evals_per_epoch: 2,
+        val_size: 0,
         train_limit: None,
         test_limit: None,
     }
@@ -145,11 +146,11 @@ fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
     };
     assert_eq!(losses(&full.metrics), losses(&rest.metrics));
     let accs =
-        |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.test_acc).collect::<Vec<_>>();
+        |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.acc).collect::<Vec<_>>();
     assert_eq!(accs(&full.metrics), accs(&rest.metrics));
     // The run learned something (4 classes: chance is 25%).
     assert!(
-        full.metrics.evals.last().unwrap().test_acc > 0.6,
+        full.metrics.evals.last().unwrap().acc > 0.6,
         "{:?}",
         full.metrics.evals
     );

@@ -1,4 +1,4 @@
-//! `onecycle compare`: 1cycle against baselines, side by side.
+//! `onecycle compare`: the super-convergence study (see [`crate::study`]) on one regime.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,99 +9,131 @@ use onecycle_core::Preset;
 
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
-use crate::train::compare::{compare, CompareConfig};
+use crate::study::{run_study, Regime, StudyConfig, DEFAULT_GRID};
 use crate::train::config::RunConfig;
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
 /// Arguments of `onecycle compare`.
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
-    /// Epochs per schedule (the same step budget for all).
-    #[arg(long, default_value_t = 1)]
-    pub budget_epochs: u32,
-    /// Target test accuracy (fraction, e.g. 0.98).
-    #[arg(long, default_value_t = 0.98)]
-    pub target_acc: f64,
-    /// Test-set evaluations per epoch (resolution of "steps to target").
-    #[arg(long, default_value_t = 8)]
-    pub evals_per_epoch: u32,
-    /// Constant learning rates to try, comma-separated (default: half-decades 1e-3..0.3).
-    #[arg(long, value_delimiter = ',', default_values_t = crate::train::compare::CONSTANT_GRID)]
+    /// Validation images held out at the end of the training split (every choice is
+    /// made on them; the test set is only reported).
+    #[arg(long, default_value_t = 5000)]
+    pub val_size: usize,
+    /// Budget ladder in epochs, ascending (default: 0.5,1,2,4,8).
+    #[arg(long, value_delimiter = ',')]
+    pub budgets: Option<Vec<f64>>,
+    /// Seeds (0, 1, ...): scores are medians over them.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u32,
+    /// The rung the budget-aware families are tuned at (default: the ladder's middle).
+    #[arg(long)]
+    pub tune_budget: Option<f64>,
+    /// The lr grid every family picks from, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_GRID)]
     pub grid: Vec<f64>,
+    /// Target (c) is target (a) lowered by this many percentage points.
+    #[arg(long, default_value_t = 0.5)]
+    pub looser_by_points: f64,
     /// 1cycle conventions and defaults.
     #[arg(long, default_value = "pytorch", value_parser = parse_preset)]
     pub preset: Preset,
-    /// Output directory (table, JSON, plots, per-run metrics).
+    /// Output directory: study.md, study.json, plots, and the run store (finished runs
+    /// are kept and skipped when the same study runs again here).
     #[arg(long, default_value = "runs/compare")]
     pub out: PathBuf,
-    /// Data, model and device.
+    /// Data, model and device (`--train-limit` defaults to 5000 here; `--full` lifts it).
     #[command(flatten)]
     pub common: TrainingArgs,
+    /// Train on the whole training split (minus the validation slice).
+    #[arg(long, conflicts_with = "train_limit")]
+    pub full: bool,
 }
+
+/// Training images of the default regime.
+pub const DEFAULT_TRAIN_LIMIT: usize = 5000;
 
 /// Runs `onecycle compare`.
 ///
 /// # Errors
 /// Bad options, data or model problems.
 pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
-    if !(args.target_acc > 0.0 && args.target_acc <= 1.0) {
-        bail!(
-            "--target-acc {} is not a fraction in (0, 1]: e.g. 0.98 for 98%",
-            args.target_acc
-        );
-    }
-    if let Some(bad) = args.grid.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
-        bail!("--grid: {bad} is not a learning rate: give positive numbers such as 1e-3,1e-2");
-    }
-    if args.budget_epochs == 0 {
-        bail!("--budget-epochs 0 trains nothing: give at least 1");
-    }
     let c = &args.common;
-    let data = c.load_data()?;
-    let (_, device) = c.build(&data)?;
-    let run = RunConfig {
+    let budgets = args
+        .budgets
+        .clone()
+        .unwrap_or_else(|| Regime::ladder(0.5, 5));
+    let train_limit = if args.full {
+        None
+    } else {
+        Some(c.train_limit.unwrap_or(DEFAULT_TRAIN_LIMIT))
+    };
+    let regime = Regime {
+        name: format!(
+            "{}-{}",
+            c.dataset,
+            train_limit.map_or("full".to_string(), |n| n.to_string())
+        ),
+        dataset: c.dataset,
+        train_limit,
+        val_size: args.val_size,
+        test_limit: c.test_limit,
+        tune_budget: args.tune_budget.unwrap_or_else(|| Regime::middle(&budgets)),
+        budgets,
+        seeds: args.seeds,
+    };
+    let template = RunConfig {
         dataset: c.dataset,
         model: c.model,
         optimizer: c.optimizer,
         weight_decay: c.weight_decay,
         batch_size: c.batch_size,
-        epochs: args.budget_epochs,
-        seed: c.seed,
+        epochs: 1.0,
+        seed: 0,
         schedule: ScheduleSpec {
             kind: ScheduleKind::Onecycle,
-            lr: 0.0,
+            lr: 1.0,
             total_steps: 0,
             preset: args.preset.into(),
             three_phase: false,
             fixed_momentum: c.optimizer.default_momentum(),
         },
-        evals_per_epoch: args.evals_per_epoch,
-        train_limit: c.train_limit,
+        evals_per_epoch: 1,
+        val_size: args.val_size,
+        train_limit,
         test_limit: c.test_limit,
     };
-    if run.steps_per_epoch(data.train.len()) == 0 {
+    let mut study = StudyConfig {
+        regime,
+        template,
+        grid: args.grid.clone(),
+        looser_by: args.looser_by_points / 100.0,
+        device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
+        range: crate::train::range_test::trainer_range_config(),
+        out: args.out.clone(),
+        verbosity: c.verbosity(),
+    };
+    // Every option is checked before the data set is loaded.
+    study.validate()?;
+    let data = c.load_data()?;
+    if study.template.steps_per_epoch(data.train.len()) == 0 {
         bail!(
             "--batch-size {} is larger than the {} training images: lower it",
             c.batch_size,
-            run.train_images(data.train.len())
+            study.template.train_images(data.train.len())
         );
     }
-    let report = compare(
-        &CompareConfig {
-            run,
-            target_acc: args.target_acc,
-            device,
-            range: crate::train::range_test::trainer_range_config(),
-            grid: args.grid.clone(),
-            verbosity: c.verbosity(),
-        },
-        &data,
-    )?;
-    report.write(&args.out)?;
+    study
+        .template
+        .partitions(&data)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let (_, device) = c.build(&data)?;
+    study.device = device;
+    let report = run_study(&study, &data)?;
     out.write_all(report.markdown().as_bytes())?;
     writeln!(
         out,
-        "\nTable, JSON, plots (accuracy.svg, loss.svg, schedules.svg, find-lr.svg) and per-run metrics in {}",
+        "\nstudy.md, study.json, accuracy-vs-budget.svg, val-curves.svg, find-lr.svg and the run store in {}",
         args.out.display()
     )?;
     Ok(())

@@ -186,6 +186,7 @@ pub fn chart(rows: &[Row], title: &str) -> Vec<Chart> {
         series: vec![Series {
             name: "lr".into(),
             points: rows.iter().map(|r| (f64::from(r.step), r.lr)).collect(),
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -201,6 +202,7 @@ pub fn chart(rows: &[Row], title: &str) -> Vec<Chart> {
                     .iter()
                     .filter_map(|r| r.momentum.map(|m| (f64::from(r.step), m)))
                     .collect(),
+                ..Series::default()
             }],
             ..Chart::default()
         });

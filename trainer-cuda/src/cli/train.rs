@@ -30,12 +30,16 @@ pub struct TrainArgs {
     /// Peak (or constant) learning rate, or `auto`: run the range test and use its valley.
     #[arg(long, default_value = "auto")]
     pub max_lr: MaxLr,
-    /// Epochs.
-    #[arg(long, default_value_t = 2)]
-    pub epochs: u32,
-    /// Test-set evaluations per epoch.
+    /// Epochs; fractional budgets (e.g. 0.25) end part-way through the last epoch.
+    #[arg(long, default_value_t = 2.0)]
+    pub epochs: f64,
+    /// Evaluations per epoch (on the validation slice if there is one, else on the test set).
     #[arg(long, default_value_t = 1)]
     pub evals_per_epoch: u32,
+    /// Hold out the last N training images as a validation slice: evaluations use it,
+    /// the test set is scored once at the end (0: evaluate on the test set).
+    #[arg(long, default_value_t = 0)]
+    pub val_size: usize,
     /// Output directory (metrics, checkpoints, plots); default `runs/<schedule>-<time>`.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -57,6 +61,12 @@ pub struct TrainArgs {
 /// Bad options, data or checkpoint problems.
 pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     let verbosity = args.common.verbosity();
+    if args.resume.is_none() && !(args.epochs.is_finite() && args.epochs > 0.0) {
+        bail!(
+            "--epochs {} is not a training budget: give a positive number such as 0.5 or 2",
+            args.epochs
+        );
+    }
     // A run to resume is read (and checked) before any data is loaded.
     let resumed = match &args.resume {
         Some(resume) => {
@@ -87,6 +97,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         resume_args.seed = cfg.seed;
         resume_args.train_limit = cfg.train_limit;
         resume_args.test_limit = cfg.test_limit;
+        resume_args.batch_size = cfg.batch_size;
         let (mut net, _) = resume_args.build(&data)?;
         dir.load_weights(&state, net.as_mut())?;
         note(
@@ -115,17 +126,46 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                 dir.path.display()
             );
         }
-        if args.epochs == 0 {
-            bail!("--epochs 0 trains nothing: give at least 1");
-        }
         let c = &args.common;
-        let lr = match args.max_lr {
+        let mut cfg = RunConfig {
+            dataset: c.dataset,
+            model: c.model,
+            optimizer: c.optimizer,
+            weight_decay: c.weight_decay,
+            batch_size: c.batch_size,
+            epochs: args.epochs,
+            seed: c.seed,
+            schedule: ScheduleSpec {
+                kind: args.schedule,
+                lr: 0.0,
+                total_steps: 0,
+                preset: args.preset.into(),
+                three_phase: args.three_phase,
+                fixed_momentum: c.optimizer.default_momentum(),
+            },
+            evals_per_epoch: args.evals_per_epoch,
+            val_size: args.val_size,
+            train_limit: c.train_limit,
+            test_limit: c.test_limit,
+        };
+        if cfg.steps_per_epoch(data.train.len()) == 0 {
+            bail!(
+                "--batch-size {} is larger than the {} training images: lower it",
+                c.batch_size,
+                cfg.train_images(data.train.len())
+            );
+        }
+        cfg.schedule.total_steps = cfg
+            .total_steps(data.train.len())
+            .map_err(|e| anyhow::anyhow!("--epochs: {e}"))?;
+        let parts = cfg.partitions(&data).map_err(|e| anyhow::anyhow!(e))?;
+        cfg.schedule.lr = match args.max_lr {
             MaxLr::Value(v) => v,
             MaxLr::Auto => {
-                let train_set = data.train.head(c.train_limit);
+                let train_set = &parts.train;
                 let outcome = range_test(
                     net.as_mut(),
-                    &train_set,
+                    train_set,
                     c.batch_size,
                     c.seed,
                     crate::train::range_test::trainer_range_config(),
@@ -146,37 +186,6 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                 v
             }
         };
-        let mut cfg = RunConfig {
-            dataset: c.dataset,
-            model: c.model,
-            optimizer: c.optimizer,
-            weight_decay: c.weight_decay,
-            batch_size: c.batch_size,
-            epochs: args.epochs,
-            seed: c.seed,
-            schedule: ScheduleSpec {
-                kind: args.schedule,
-                lr,
-                total_steps: 0,
-                preset: args.preset.into(),
-                three_phase: args.three_phase,
-                fixed_momentum: c.optimizer.default_momentum(),
-            },
-            evals_per_epoch: args.evals_per_epoch,
-            train_limit: c.train_limit,
-            test_limit: c.test_limit,
-        };
-        let spe = cfg.steps_per_epoch(data.train.len());
-        if spe == 0 {
-            bail!(
-                "--batch-size {} is larger than the {} training images: lower it",
-                c.batch_size,
-                cfg.train_images(data.train.len())
-            );
-        }
-        cfg.schedule.total_steps = spe
-            .checked_mul(args.epochs)
-            .context("too many steps: lower --epochs")?;
         cfg.schedule
             .build()
             .map_err(|e| anyhow::anyhow!("invalid schedule: {e}"))?;
@@ -197,7 +206,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         },
     )?;
     result.metrics.write(&dir.path)?;
-    let charts = crate::train::compare::run_charts(&result.metrics, cfg.schedule.kind.name());
+    let charts = crate::train::charts::run_charts(&result.metrics, cfg.schedule.kind.name());
     crate::plot::save_stacked_svg(&charts, &dir.path.join("training.svg"))?;
     let last = result.metrics.evals.last();
     writeln!(
@@ -210,7 +219,17 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
             RunEnd::Diverged => "DIVERGED",
         },
         result.metrics.steps.len(),
-        last.map_or("n/a".into(), |e| format!("{:.2}%", 100.0 * e.test_acc)),
+        match (result.metrics.final_test, last) {
+            (Some(t), _) if result.metrics.eval_split == crate::train::EvalSplit::Validation =>
+                format!(
+                    "{:.2}% (validation {:.2}%)",
+                    100.0 * t.acc,
+                    100.0 * last.map_or(0.0, |e| e.acc)
+                ),
+            (Some(t), _) => format!("{:.2}%", 100.0 * t.acc),
+            (None, Some(e)) => format!("{:.2}% (last evaluation)", 100.0 * e.acc),
+            (None, None) => "n/a".into(),
+        },
         dir.path.display()
     )?;
     if result.end == RunEnd::Diverged {

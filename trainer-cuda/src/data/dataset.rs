@@ -203,16 +203,35 @@ impl Dataset {
     #[must_use]
     pub fn head(&self, limit: Option<usize>) -> std::borrow::Cow<'_, Dataset> {
         match limit {
-            Some(n) if n < self.len() => std::borrow::Cow::Owned(Dataset {
-                images: self.images[..n * self.image_len()].to_vec(),
-                labels: self.labels[..n].to_vec(),
-                channels: self.channels,
-                height: self.height,
-                width: self.width,
-                classes: self.classes,
-                normalization: self.normalization.clone(),
-            }),
+            Some(n) if n < self.len() => std::borrow::Cow::Owned(self.slice(0, n)),
             _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
+    /// A copy of items `start..end` (both clamped to `len()`), with this set's
+    /// normalisation: e.g. the validation slice held out at the end of a training split.
+    ///
+    /// ```
+    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
+    /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
+    /// assert_eq!(d.slice(1, 3).labels, vec![1, 2]);
+    /// assert_eq!(d.slice(3, 9).images, vec![1.0]);
+    /// assert!(d.slice(5, 2).is_empty());
+    /// ```
+    #[must_use]
+    pub fn slice(&self, start: usize, end: usize) -> Dataset {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        let per = self.image_len();
+        Dataset {
+            images: self.images[start * per..end * per].to_vec(),
+            labels: self.labels[start..end].to_vec(),
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            classes: self.classes,
+            normalization: self.normalization.clone(),
         }
     }
 }

@@ -23,7 +23,37 @@ pub struct StepRecord {
     pub loss: f64,
 }
 
-/// One evaluation on the test split (after an epoch, or mid-epoch in `compare`).
+/// Which split a run's periodic evaluations use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvalSplit {
+    /// The test split (runs without a validation split).
+    #[default]
+    Test,
+    /// A validation slice held out of the training split (`--val-size`).
+    Validation,
+}
+
+impl EvalSplit {
+    /// The split's name in tables and chart labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Validation => "validation",
+        }
+    }
+}
+
+/// The test-set score of a run's final weights.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestScore {
+    /// Test accuracy in [0, 1].
+    pub acc: f64,
+    /// Mean test loss.
+    pub loss: f64,
+}
+
+/// One periodic evaluation (on [`Metrics::eval_split`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
     /// Number of steps done when evaluated.
@@ -32,10 +62,10 @@ pub struct EvalRecord {
     pub epoch: f64,
     /// Mean training loss since the previous evaluation.
     pub train_loss: f64,
-    /// Mean test loss.
-    pub test_loss: f64,
-    /// Test accuracy in [0, 1].
-    pub test_acc: f64,
+    /// Mean loss on the evaluation split.
+    pub loss: f64,
+    /// Accuracy on the evaluation split, in [0, 1].
+    pub acc: f64,
     /// Training wall time so far (seconds, evaluation excluded).
     pub train_seconds: f64,
     /// Training throughput since the previous evaluation (images per second).
@@ -45,6 +75,12 @@ pub struct EvalRecord {
 /// All metrics of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// The split the periodic evaluations use.
+    #[serde(default)]
+    pub eval_split: EvalSplit,
+    /// The test score of the final weights (absent until the run completes).
+    #[serde(default)]
+    pub final_test: Option<TestScore>,
     /// Per-step records.
     pub steps: Vec<StepRecord>,
     /// Per-evaluation records.
@@ -75,19 +111,15 @@ impl Metrics {
 
     /// Per-evaluation CSV.
     pub fn evals_csv(&self) -> String {
-        let mut s =
-            String::from("step,epoch,train_loss,test_loss,test_acc,train_seconds,img_per_s\n");
+        let mut s = format!(
+            "step,epoch,train_loss,{0}_loss,{0}_acc,train_seconds,img_per_s\n",
+            self.eval_split.name()
+        );
         for r in &self.evals {
             let _ = writeln!(
                 s,
                 "{},{},{},{},{},{},{}",
-                r.step,
-                r.epoch,
-                r.train_loss,
-                r.test_loss,
-                r.test_acc,
-                r.train_seconds,
-                r.img_per_s
+                r.step, r.epoch, r.train_loss, r.loss, r.acc, r.train_seconds, r.img_per_s
             );
         }
         s
@@ -107,22 +139,14 @@ impl Metrics {
         Ok(())
     }
 
-    /// Test accuracy of the last evaluation (0 before any).
+    /// Evaluation accuracy of the last evaluation (0 before any).
     pub fn final_acc(&self) -> f64 {
-        self.evals.last().map_or(0.0, |e| e.test_acc)
+        self.evals.last().map_or(0.0, |e| e.acc)
     }
 
-    /// Highest test accuracy of any evaluation (0 before any).
-    pub fn best_acc(&self) -> f64 {
-        self.evals.iter().map(|e| e.test_acc).fold(0.0, f64::max)
-    }
-
-    /// The first evaluation reaching `target` accuracy: `(step, train seconds)`.
-    pub fn time_to_target(&self, target: f64) -> Option<(u32, f64)> {
-        self.evals
-            .iter()
-            .find(|e| e.test_acc >= target)
-            .map(|e| (e.step, e.train_seconds))
+    /// The first evaluation reaching `target` accuracy.
+    pub fn first_at_or_above(&self, target: f64) -> Option<&EvalRecord> {
+        self.evals.iter().find(|e| e.acc >= target)
     }
 }
 
@@ -135,27 +159,30 @@ mod tests {
             step,
             epoch: 0.0,
             train_loss: 1.0,
-            test_loss: 1.0,
-            test_acc: acc,
+            loss: 1.0,
+            acc,
             train_seconds: secs,
             img_per_s: 1.0,
         }
     }
 
     #[test]
-    fn time_to_target_is_the_first_eval_at_or_above_it() {
+    fn first_hit_is_the_first_eval_at_or_above_the_target() {
         let m = Metrics {
-            steps: vec![],
             evals: vec![eval(10, 0.5, 1.0), eval(20, 0.97, 2.0), eval(30, 0.99, 3.0)],
+            ..Metrics::default()
         };
-        assert_eq!(m.time_to_target(0.97), Some((20, 2.0)));
-        assert_eq!(m.time_to_target(0.98), Some((30, 3.0)));
-        assert_eq!(m.time_to_target(0.995), None);
+        let hit = |t| m.first_at_or_above(t).map(|e| (e.step, e.train_seconds));
+        assert_eq!(hit(0.97), Some((20, 2.0)));
+        assert_eq!(hit(0.98), Some((30, 3.0)));
+        assert_eq!(hit(0.995), None);
     }
 
     #[test]
     fn csv_rows_round_trip_the_numbers() {
         let m = Metrics {
+            eval_split: EvalSplit::Test,
+            final_test: None,
             steps: vec![StepRecord {
                 step: 3,
                 epoch: 0,

@@ -4,10 +4,10 @@ use anyhow::{Context, Result};
 use onecycle_core::finder::{Point, Status, StopReason, Suggestions};
 use onecycle_core::{FinderError, RangeTestConfig};
 
-use crate::cli::find_lr::Curve;
 use crate::data::Dataset;
 use crate::nn::Network;
 use crate::train::progress::{Bar, Verbosity};
+use crate::train::range_curve::Curve;
 
 /// History capacity of the range test (steps).
 pub const MAX_RANGE_STEPS: usize = 2048;

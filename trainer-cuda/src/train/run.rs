@@ -12,7 +12,7 @@ use crate::atomic::write_atomic;
 use crate::data::Split;
 use crate::nn::Network;
 use crate::train::config::RunConfig;
-use crate::train::metrics::{EvalRecord, Metrics, StepRecord};
+use crate::train::metrics::{EvalRecord, Metrics, StepRecord, TestScore};
 use crate::train::progress::{Bar, Verbosity};
 use crate::train::schedule::TrainSchedule;
 
@@ -180,11 +180,15 @@ pub struct RunResult {
 
 /// Trains `net` on `data` following `cfg`, from `start` (a resume point) or the beginning.
 ///
-/// The data order depends only on `(seed, epoch)` and the schedule only on the step, so a
-/// run resumed from a checkpoint continues exactly as the uninterrupted run would have.
+/// The run trains on [`RunConfig::partitions`]' training part, evaluates
+/// `evals_per_epoch` times an epoch (and at its end) on the validation slice (or the test
+/// split without one), and scores its final weights once on the test split. A fractional
+/// budget ends part-way through its last epoch. The data order depends only on
+/// `(seed, epoch)` and the schedule only on the step, so a run resumed from a checkpoint
+/// continues exactly as the uninterrupted run would have.
 ///
 /// # Errors
-/// Invalid schedule or batch size, network or I/O failures.
+/// Invalid schedule, budget or batch size, network or I/O failures.
 pub fn train(
     cfg: &RunConfig,
     net: &mut dyn Network,
@@ -192,19 +196,18 @@ pub fn train(
     start: Option<CheckpointState>,
     control: &RunControl<'_>,
 ) -> Result<RunResult> {
-    let train_set = data.train.head(cfg.train_limit);
-    let test_set = data.test.head(cfg.test_limit);
-    let steps_per_epoch = cfg.steps_per_epoch(train_set.len());
+    let parts = cfg.partitions(data).map_err(|e| anyhow::anyhow!(e))?;
+    let steps_per_epoch = cfg.steps_per_epoch(data.train.len());
     if steps_per_epoch == 0 {
         bail!(
             "batch size {} is larger than the {} training images: lower --batch-size",
             cfg.batch_size,
-            train_set.len()
+            parts.train.len()
         );
     }
-    let total = steps_per_epoch
-        .checked_mul(cfg.epochs)
-        .context("too many steps: lower --epochs")?;
+    let total = cfg
+        .total_steps(data.train.len())
+        .map_err(|e| anyhow::anyhow!(e))?;
     if cfg.schedule.total_steps != total {
         bail!(
             "internal: schedule spans {} steps but the run has {total}",
@@ -218,29 +221,38 @@ pub fn train(
 
     let (mut metrics, first_epoch) = match start {
         Some(s) => (s.metrics, s.epochs_done),
-        None => (Metrics::default(), 0),
+        None => (
+            Metrics {
+                eval_split: parts.eval_split,
+                ..Metrics::default()
+            },
+            0,
+        ),
     };
+    let epochs = total.div_ceil(steps_per_epoch);
     let evals = cfg.evals_per_epoch.clamp(1, steps_per_epoch);
+    let every = (steps_per_epoch / evals).max(1);
     let mut train_seconds = metrics.evals.last().map_or(0.0, |e| e.train_seconds);
-    let stop_at = control
-        .stop_after_epochs
-        .unwrap_or(cfg.epochs)
-        .min(cfg.epochs);
+    let stop_at = control.stop_after_epochs.unwrap_or(epochs).min(epochs);
     let bar = Bar::new(u64::from(total), &control.label, control.verbosity);
     bar.set_position(u64::from(first_epoch) * u64::from(steps_per_epoch));
+    let split = parts.eval_split.name();
 
-    let mut last_acc = metrics.evals.last().map(|e| e.test_acc);
+    let mut last_acc = metrics.evals.last().map(|e| e.acc);
     for epoch in first_epoch..stop_at {
         let mut loss_sum = 0.0f64;
         let mut loss_n = 0u32;
         let mut window_seconds = 0.0f64;
         let mut window_images = 0usize;
-        let batches = train_set
+        let epoch_start = epoch * steps_per_epoch;
+        let in_epoch = (total - epoch_start).min(steps_per_epoch);
+        let batches = parts
+            .train
             .train_batches(cfg.batch_size, cfg.seed, u64::from(epoch))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (i, batch) in batches.enumerate() {
+        for (i, batch) in batches.take(in_epoch as usize).enumerate() {
             let i = i as u32;
-            let step = epoch * steps_per_epoch + i;
+            let step = epoch_start + i;
             let lr = schedule.lr(step);
             let momentum = schedule.momentum(step);
             let t0 = Instant::now();
@@ -272,20 +284,20 @@ pub fn train(
             loss_sum += loss;
             loss_n += 1;
             let img_per_s = window_images as f64 / window_seconds.max(1e-9);
-            let done_in_epoch = i + 1;
-            let eval_now = done_in_epoch == steps_per_epoch
-                || done_in_epoch % (steps_per_epoch / evals).max(1) == 0
-                    && steps_per_epoch - done_in_epoch >= (steps_per_epoch / evals) / 2;
+            let done = i + 1;
+            // Every `every` steps (but not a sliver before the epoch's end), at the end of
+            // each epoch, and at the end of the run.
+            let eval_now = done == in_epoch || done % every == 0 && in_epoch - done >= every / 2;
             if eval_now {
                 let r = net
-                    .evaluate(&test_set.images, &test_set.labels, EVAL_BATCH)
+                    .evaluate(&parts.eval.images, &parts.eval.labels, EVAL_BATCH)
                     .map_err(|e| anyhow::anyhow!("evaluation: {e}"))?;
                 metrics.evals.push(EvalRecord {
                     step: step + 1,
-                    epoch: f64::from(epoch) + f64::from(done_in_epoch) / f64::from(steps_per_epoch),
+                    epoch: f64::from(step + 1) / f64::from(steps_per_epoch),
                     train_loss: loss_sum / f64::from(loss_n.max(1)),
-                    test_loss: f64::from(r.loss),
-                    test_acc: r.accuracy(),
+                    loss: f64::from(r.loss),
+                    acc: r.accuracy(),
                     train_seconds,
                     img_per_s,
                 });
@@ -299,19 +311,28 @@ pub fn train(
         }
         if let Some(e) = metrics.evals.last() {
             bar.note(&format!(
-                "{}: epoch {}/{}: test acc {:.2}%, test loss {:.4}, {:.0} img/s",
+                "{}: epoch {}/{}: {split} acc {:.2}%, {split} loss {:.4}, {:.0} img/s",
                 control.label,
                 epoch + 1,
-                cfg.epochs,
-                100.0 * e.test_acc,
-                e.test_loss,
+                epochs,
+                100.0 * e.acc,
+                e.loss,
                 e.img_per_s
             ));
+        }
+        if epoch + 1 == epochs {
+            let r = net
+                .evaluate(&parts.test.images, &parts.test.labels, EVAL_BATCH)
+                .map_err(|e| anyhow::anyhow!("test evaluation: {e}"))?;
+            metrics.final_test = Some(TestScore {
+                acc: r.accuracy(),
+                loss: f64::from(r.loss),
+            });
         }
         if let Some(dir) = control.dir {
             let state = CheckpointState {
                 epochs_done: epoch + 1,
-                steps_done: (epoch + 1) * steps_per_epoch,
+                steps_done: epoch_start + in_epoch,
                 weights: RunDir::weights_name(epoch + 1),
                 metrics: metrics.clone(),
             };
@@ -319,7 +340,7 @@ pub fn train(
             metrics.write(&dir.path)?;
         }
     }
-    let end = if stop_at < cfg.epochs {
+    let end = if stop_at < epochs {
         RunEnd::Stopped
     } else {
         RunEnd::Completed

@@ -1,7 +1,7 @@
 //! The learning-rate schedules the trainer can follow, as one enum.
 
 use clap::ValueEnum;
-use onecycle_core::baseline::{Constant, Cosine, StepDecay};
+use onecycle_core::baseline::{Constant, Cosine, LinearDecay, StepDecay};
 use onecycle_core::{ConfigError, OneCycle, OneCycleConfig, Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,9 @@ pub enum ScheduleKind {
     Step,
     /// Cosine decay from the peak to peak/1e4 (no warm-up).
     Cosine,
+    /// Linear decay from the peak to zero (the budgeted-training baseline of Li et al.,
+    /// ICLR 2020).
+    Linear,
 }
 
 impl ScheduleKind {
@@ -27,6 +30,7 @@ impl ScheduleKind {
             Self::Constant => "constant",
             Self::Step => "step",
             Self::Cosine => "cosine",
+            Self::Linear => "linear",
         }
     }
 }
@@ -95,6 +99,8 @@ pub enum TrainSchedule {
     Step(StepDecay<f64, 2>, f64),
     /// Cosine decay.
     Cosine(Cosine<f64>, f64),
+    /// Linear decay to zero.
+    Linear(LinearDecay<f64>, f64),
 }
 
 impl ScheduleSpec {
@@ -127,6 +133,9 @@ impl ScheduleSpec {
             ScheduleKind::Cosine => {
                 TrainSchedule::Cosine(Cosine::new(self.lr, self.total_steps, self.lr * 1e-4)?, m)
             }
+            ScheduleKind::Linear => {
+                TrainSchedule::Linear(LinearDecay::new(self.lr, self.total_steps, 0.0)?, m)
+            }
         })
     }
 }
@@ -138,13 +147,16 @@ impl Schedule<f64> for TrainSchedule {
             Self::Constant(s, _) => s.lr(step),
             Self::Step(s, _) => s.lr(step),
             Self::Cosine(s, _) => s.lr(step),
+            Self::Linear(s, _) => s.lr(step),
         }
     }
 
     fn momentum(&self, step: u32) -> Option<f64> {
         match self {
             Self::OneCycle(s) => s.momentum(step),
-            Self::Constant(_, m) | Self::Step(_, m) | Self::Cosine(_, m) => Some(*m),
+            Self::Constant(_, m) | Self::Step(_, m) | Self::Cosine(_, m) | Self::Linear(_, m) => {
+                Some(*m)
+            }
         }
     }
 }
@@ -189,6 +201,15 @@ mod tests {
         assert_eq!(s.lr(0), 0.1);
         assert!(s.lr(99) < 0.001);
         assert!(s.lr(50) < s.lr(25));
+    }
+
+    #[test]
+    fn linear_decays_to_zero_over_the_run() {
+        let s = spec(ScheduleKind::Linear).build().unwrap();
+        assert_eq!(s.lr(0), 0.1);
+        assert!((s.lr(50) - 0.05).abs() < 1e-15);
+        assert!((s.lr(75) - 0.025).abs() < 1e-15);
+        assert_eq!(s.momentum(10), Some(0.9));
     }
 
     #[test]

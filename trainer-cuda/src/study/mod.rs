@@ -1,0 +1,602 @@
+//! The super-convergence study: every schedule at its own budget, epochs to a fixed
+//! target, several seeds (Smith & Topin 2017, arXiv:1708.07120; Li et al., ICLR 2020,
+//! "Budgeted training"; scored like MLPerf / AlgoPerf).
+//!
+//! `onecycle compare` and the `convergence` bench both call [`run_study`]; nothing else
+//! runs this experiment.
+//!
+//! # The protocol (fixed before any result)
+//! 1. **Validation split.** The last `val_size` images of the training split are held
+//!    out ([`RunConfig::partitions`]); `train_limit` takes the head of the rest. Every
+//!    choice (lr winners, targets, hits) is made on validation accuracy. Test accuracy
+//!    is measured once per run, on the final weights, and reported beside it.
+//! 2. **Families.** Budget-aware: `1cycle` (two phases), `1cycle-3phase` (Smith's three
+//!    phases), `step` (×0.1 at 50% and 75%), `cosine` (to peak/1e4), `linear` (to 0).
+//!    Each runs once per budget with its schedule planned for that budget. Budget-free:
+//!    `constant`, run once at the longest budget; its whole validation curve is read.
+//! 3. **Budget ladder** in epochs, doubling, the same for every family. The constant run
+//!    evaluates [`CONSTANT_EVALS_PER_EPOCH`] times an epoch so that its first hit is
+//!    sharp; budget-aware runs are scored by their final accuracy only.
+//! 4. **Equal tuning.** Every family, 1cycle included, takes its lr from the same grid,
+//!    one trial per grid point, on seed 0, by the best final validation accuracy: the
+//!    budget-aware families at `tune_budget` (a rung fixed in advance), the constant lr
+//!    at its only budget, the longest. A winner on the edge of the grid is flagged in
+//!    the report. Beside that, `1cycle-finder` runs 1cycle at the valley of a range test
+//!    on each seed's own initial network (the product's workflow: no grid), with a
+//!    sensitivity row at ×1/4, ×1/2, ×2 and ×4 of seed 0's valley at `tune_budget`.
+//!    Batch size, weight decay, momentum (0.9; 1cycle cycles 0.95→0.85) and batch-norm
+//!    settings are the same for every family.
+//! 5. **Targets.** (a) the median over seeds of the tuned constant lr's final validation
+//!    accuracy at the longest budget; (b) the best median final validation accuracy of
+//!    the budget-aware baselines (step, cosine, linear) at the longest budget; (c) (a)
+//!    lowered by `looser_by`.
+//! 6. **Score.** Per family and seed, epochs to target: the smallest budget whose final
+//!    validation accuracy reaches it (budget-aware) or the first evaluation at or above
+//!    it (constant); a miss is infinity. The median over seeds is the score, with min and
+//!    max. Speed-up = baseline epochs / 1cycle epochs, against the tuned constant lr and
+//!    against the fastest budget-aware baseline, as a ratio of medians and per seed.
+
+pub mod report;
+pub mod score;
+pub mod store;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use onecycle_core::RangeTestConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DatasetName, Split};
+use crate::nn::{build_network, DeviceKind, Network};
+use crate::train::config::RunConfig;
+use crate::train::progress::{note, Verbosity};
+use crate::train::range_test::range_test;
+use crate::train::run::{train, RunControl, RunEnd};
+use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+
+pub use report::StudyReport;
+use store::{device_name, train_command, RangeRecord, RunRecord, RunStore};
+
+/// Evaluations per epoch of the constant-lr run (its first hit is read off this curve).
+pub const CONSTANT_EVALS_PER_EPOCH: u32 = 4;
+
+/// Evaluations per epoch of a budget-aware run (scored by its final evaluation; the
+/// others draw its curve).
+pub const BUDGETED_EVALS_PER_EPOCH: u32 = 1;
+
+/// The default lr grid: half-decades from 1e-2 to 1, the same for every family.
+pub const DEFAULT_GRID: [f64; 5] = [1e-2, 3e-2, 0.1, 0.3, 1.0];
+
+/// Multiples of the range test's valley in the finder's sensitivity row.
+pub const SENSITIVITY: [f64; 4] = [0.25, 0.5, 2.0, 4.0];
+
+/// A schedule family of the study.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// 1cycle, two phases, lr from the grid.
+    Onecycle,
+    /// Smith's three-phase 1cycle, lr from the grid.
+    Onecycle3,
+    /// 1cycle at the range test's valley (per seed).
+    OnecycleFinder,
+    /// Step decay.
+    Step,
+    /// Cosine decay.
+    Cosine,
+    /// Linear decay to zero.
+    Linear,
+    /// Constant lr (budget-free).
+    Constant,
+}
+
+impl Family {
+    /// Every family, in table order.
+    pub const ALL: [Family; 7] = [
+        Self::Onecycle,
+        Self::Onecycle3,
+        Self::OnecycleFinder,
+        Self::Step,
+        Self::Cosine,
+        Self::Linear,
+        Self::Constant,
+    ];
+
+    /// The families whose lr is tuned on the grid.
+    pub const TUNED: [Family; 6] = [
+        Self::Onecycle,
+        Self::Onecycle3,
+        Self::Step,
+        Self::Cosine,
+        Self::Linear,
+        Self::Constant,
+    ];
+
+    /// The budget-aware baselines (target b, and the "fastest budget-aware" speed-up).
+    pub const BASELINES: [Family; 3] = [Self::Step, Self::Cosine, Self::Linear];
+
+    /// The 1cycle variants whose speed-ups are reported.
+    pub const ONECYCLES: [Family; 3] = [Self::Onecycle, Self::Onecycle3, Self::OnecycleFinder];
+
+    /// Name in tables and plots.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Onecycle => "1cycle",
+            Self::Onecycle3 => "1cycle-3phase",
+            Self::OnecycleFinder => "1cycle-finder",
+            Self::Step => "step",
+            Self::Cosine => "cosine",
+            Self::Linear => "linear",
+            Self::Constant => "constant",
+        }
+    }
+
+    /// The trainer schedule and whether it has three phases.
+    pub fn schedule(self) -> (ScheduleKind, bool) {
+        match self {
+            Self::Onecycle | Self::OnecycleFinder => (ScheduleKind::Onecycle, false),
+            Self::Onecycle3 => (ScheduleKind::Onecycle, true),
+            Self::Step => (ScheduleKind::Step, false),
+            Self::Cosine => (ScheduleKind::Cosine, false),
+            Self::Linear => (ScheduleKind::Linear, false),
+            Self::Constant => (ScheduleKind::Constant, false),
+        }
+    }
+
+    /// Whether the schedule is planned for its budget (all but the constant lr).
+    pub fn budget_aware(self) -> bool {
+        self != Self::Constant
+    }
+}
+
+/// A data regime of the study: data set, how much of it, the ladder and the seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Regime {
+    /// Short name, e.g. `mnist-full`.
+    pub name: String,
+    /// Data set.
+    pub dataset: DatasetName,
+    /// Training images used (of those not held out); `None` for all.
+    pub train_limit: Option<usize>,
+    /// Validation images held out at the end of the training split.
+    pub val_size: usize,
+    /// Test images scored (`None` for all).
+    pub test_limit: Option<usize>,
+    /// The budget ladder in epochs, ascending.
+    pub budgets: Vec<f64>,
+    /// Seeds (0, 1, ...).
+    pub seeds: u32,
+    /// The rung the budget-aware families are tuned at.
+    pub tune_budget: f64,
+}
+
+impl Regime {
+    /// The doubling ladder `first, 2·first, ...` with `rungs` rungs.
+    pub fn ladder(first: f64, rungs: u32) -> Vec<f64> {
+        (0..rungs).map(|i| first * f64::from(1u32 << i)).collect()
+    }
+
+    /// The rung tuned at: the middle of the ladder (the lower middle for an even count).
+    pub fn middle(budgets: &[f64]) -> f64 {
+        budgets
+            .get(budgets.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or(1.0)
+    }
+
+    /// All of `dataset` but 5,000 validation images, ladder 1/4..2 epochs, 2 seeds (what
+    /// fits the bench's hour on 2 CPU cores; flags scale it up).
+    pub fn full(dataset: DatasetName) -> Self {
+        let budgets = Self::ladder(0.25, 4);
+        Self {
+            name: format!("{dataset}-full"),
+            dataset,
+            train_limit: None,
+            val_size: 5000,
+            test_limit: None,
+            tune_budget: Self::middle(&budgets),
+            budgets,
+            seeds: 2,
+        }
+    }
+
+    /// Small data (Smith's table shows the largest gap there): 5,000 training images of
+    /// `dataset`, 5,000 validation images, ladder 1/2..8 epochs, 3 seeds.
+    pub fn small(dataset: DatasetName) -> Self {
+        let budgets = Self::ladder(0.5, 5);
+        Self {
+            name: format!("{dataset}-5k"),
+            dataset,
+            train_limit: Some(5000),
+            val_size: 5000,
+            test_limit: None,
+            tune_budget: Self::middle(&budgets),
+            budgets,
+            seeds: 3,
+        }
+    }
+
+    /// The longest budget.
+    pub fn longest(&self) -> f64 {
+        self.budgets.last().copied().unwrap_or(1.0)
+    }
+
+    /// Checks the regime once, before any run.
+    ///
+    /// # Errors
+    /// An empty, unsorted or non-positive ladder, no seeds, or a tuning budget off the
+    /// ladder, each with the fix.
+    pub fn validate(&self) -> Result<()> {
+        if self.budgets.is_empty() {
+            bail!("the budget ladder is empty: give budgets such as --budgets 0.25,0.5,1,2");
+        }
+        if let Some(b) = self.budgets.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+            bail!("budget {b} is not a positive number of epochs: e.g. --budgets 0.5,1,2");
+        }
+        if self.budgets.windows(2).any(|w| w[0] >= w[1]) {
+            bail!(
+                "the budget ladder {:?} must be strictly ascending: e.g. --budgets 0.5,1,2,4",
+                self.budgets
+            );
+        }
+        if self.seeds == 0 {
+            bail!("--seeds 0 runs nothing: give at least 1 (3 for a median with a spread)");
+        }
+        if !self.budgets.contains(&self.tune_budget) {
+            bail!(
+                "the tuning budget {} is not on the ladder {:?}: pick one of its rungs",
+                self.tune_budget,
+                self.budgets
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Everything a study needs besides the data.
+#[derive(Clone, Debug)]
+pub struct StudyConfig {
+    /// The regime.
+    pub regime: Regime,
+    /// Model, optimiser, weight decay, batch size and 1cycle preset of every run
+    /// (its schedule, budget, seed and data fields are set per run).
+    pub template: RunConfig,
+    /// The lr grid every tuned family picks from.
+    pub grid: Vec<f64>,
+    /// Target (c) is target (a) minus this (accuracy fraction, e.g. 0.005).
+    pub looser_by: f64,
+    /// Where to train.
+    pub device: DeviceKind,
+    /// The range test of the finder family.
+    pub range: RangeTestConfig<f64>,
+    /// Output directory: the run store, tables, JSON and plots.
+    pub out: PathBuf,
+    /// Bars and summary lines.
+    pub verbosity: Verbosity,
+}
+
+impl StudyConfig {
+    /// Checks the config once, before any run.
+    ///
+    /// # Errors
+    /// See [`Regime::validate`]; an empty or non-positive grid; a bad `looser_by`.
+    pub fn validate(&self) -> Result<()> {
+        self.regime.validate()?;
+        if self.grid.is_empty() {
+            bail!("the lr grid is empty: give learning rates such as --grid 0.01,0.03,0.1");
+        }
+        if let Some(lr) = self.grid.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
+            bail!("grid lr {lr} is not a learning rate: give positive numbers such as 0.03,0.1");
+        }
+        if !(self.looser_by.is_finite() && (0.0..1.0).contains(&self.looser_by)) {
+            bail!(
+                "a looser target by {} points is not meaningful: give e.g. --looser-by-points 0.5",
+                100.0 * self.looser_by
+            );
+        }
+        Ok(())
+    }
+
+    /// The config of one run of `family` at `lr` for `budget` epochs on `seed`.
+    pub fn run_config(
+        &self,
+        family: Family,
+        lr: f64,
+        budget: f64,
+        seed: u64,
+        available: usize,
+    ) -> Result<RunConfig> {
+        let (kind, three_phase) = family.schedule();
+        let mut cfg = self.template.clone();
+        cfg.dataset = self.regime.dataset;
+        cfg.train_limit = self.regime.train_limit;
+        cfg.val_size = self.regime.val_size;
+        cfg.test_limit = self.regime.test_limit;
+        cfg.epochs = budget;
+        cfg.seed = seed;
+        cfg.evals_per_epoch = if family.budget_aware() {
+            BUDGETED_EVALS_PER_EPOCH
+        } else {
+            CONSTANT_EVALS_PER_EPOCH
+        };
+        cfg.schedule = ScheduleSpec {
+            kind,
+            lr,
+            total_steps: 0,
+            preset: self.template.schedule.preset,
+            three_phase,
+            fixed_momentum: self.template.optimizer.default_momentum(),
+        };
+        cfg.schedule.total_steps = cfg
+            .total_steps(available)
+            .map_err(|e| anyhow::anyhow!("{}: budget {budget}: {e}", self.regime.name))?;
+        Ok(cfg)
+    }
+}
+
+/// One run of the study: which family and role it played, and what it measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyRun {
+    /// The family.
+    pub family: Family,
+    /// Learning rate (peak, or constant).
+    pub lr: f64,
+    /// Budget in epochs.
+    pub budget: f64,
+    /// Seed.
+    pub seed: u64,
+    /// The measurement.
+    #[serde(flatten)]
+    pub record: RunRecord,
+}
+
+/// What [`run_study`] measured, before scoring.
+#[derive(Clone, Debug, Default)]
+pub struct Measurements {
+    /// Grid trials: `(family, lr, final validation accuracy)` on seed 0.
+    pub tuning: Vec<(Family, f64, f64)>,
+    /// The grid winner of each tuned family.
+    pub winners: Vec<(Family, f64)>,
+    /// Range tests, one per seed.
+    pub ranges: Vec<RangeRecord>,
+    /// Sensitivity of 1cycle to ×[`SENSITIVITY`] of seed 0's valley at the tuning budget:
+    /// `(multiple, lr, final validation accuracy)`.
+    pub sensitivity: Vec<(f64, f64, f64)>,
+    /// The ladder runs of every family and seed.
+    pub runs: Vec<StudyRun>,
+    /// Runs trained by this invocation, and runs found in the store.
+    pub trained: usize,
+    /// Runs found in the store.
+    pub reused: usize,
+}
+
+struct Runner<'a> {
+    cfg: &'a StudyConfig,
+    data: &'a Split,
+    store: RunStore,
+    done: usize,
+    planned: usize,
+    trained: usize,
+    reused: usize,
+}
+
+impl Runner<'_> {
+    fn new_net(&self, seed: u64) -> Result<Box<dyn Network>> {
+        let t = &self.cfg.template;
+        build_network(
+            t.model.into(),
+            t.optimizer.kind(t.weight_decay),
+            self.cfg.device,
+            seed,
+            (
+                self.data.train.channels,
+                self.data.train.height,
+                self.data.train.width,
+            ),
+            self.data.train.classes,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot build the model: {e}"))
+    }
+
+    fn run(&mut self, family: Family, lr: f64, budget: f64, seed: u64) -> Result<StudyRun> {
+        let rc = self
+            .cfg
+            .run_config(family, lr, budget, seed, self.data.train.len())?;
+        let device = device_name(self.cfg.device);
+        let key = RunStore::key("run", &(&rc, device))?;
+        self.done += 1;
+        let label = format!(
+            "{} [{}/{}] {} lr={lr:.3} {}ep seed {seed}",
+            self.cfg.regime.name,
+            self.done,
+            self.planned,
+            family.name(),
+            score::show_epochs(budget)
+        );
+        let (record, cached) = self.store.get_or_make("run", &key, || {
+            let mut net = self.new_net(seed)?;
+            let res = train(
+                &rc,
+                net.as_mut(),
+                self.data,
+                None,
+                &RunControl {
+                    dir: None,
+                    stop_after_epochs: None,
+                    verbosity: self.cfg.verbosity,
+                    label: label.clone(),
+                },
+            )?;
+            let m = &res.metrics;
+            let diverged = res.end == RunEnd::Diverged;
+            Ok(RunRecord {
+                command: train_command(&rc, device),
+                device: device.to_string(),
+                steps: m.steps.len() as u32,
+                final_val_acc: if diverged { 0.0 } else { m.final_acc() },
+                final_test_acc: m.final_test.map_or(0.0, |t| t.acc),
+                train_seconds: m.evals.last().map_or(0.0, |e| e.train_seconds),
+                diverged,
+                curve: m.evals.iter().map(|e| (e.epoch, e.acc)).collect(),
+                config: rc.clone(),
+            })
+        })?;
+        if cached {
+            self.reused += 1;
+            note(self.cfg.verbosity, &format!("{label}: kept from the store"));
+        } else {
+            self.trained += 1;
+        }
+        Ok(StudyRun {
+            family,
+            lr,
+            budget,
+            seed,
+            record,
+        })
+    }
+
+    fn range(&mut self, seed: u64) -> Result<RangeRecord> {
+        let rc = self
+            .cfg
+            .run_config(Family::Onecycle, 1.0, 1.0, seed, self.data.train.len())?;
+        let key = RunStore::key(
+            "range",
+            &(
+                &rc,
+                device_name(self.cfg.device),
+                format!("{:?}", self.cfg.range),
+            ),
+        )?;
+        let (rec, _) = self.store.get_or_make("range", &key, || {
+            let mut net = self.new_net(seed)?;
+            let parts = rc.partitions(self.data).map_err(|e| anyhow::anyhow!(e))?;
+            let outcome = range_test(
+                net.as_mut(),
+                &parts.train,
+                rc.batch_size,
+                seed,
+                self.cfg.range,
+                Some(rc.optimizer.default_momentum()),
+                self.cfg.verbosity,
+            )?;
+            RangeRecord::from_outcome(seed, &outcome)
+        })?;
+        Ok(rec)
+    }
+}
+
+/// The grid point with the best final validation accuracy (the smaller lr on a tie).
+fn best_of(trials: &[(f64, StudyRun)]) -> f64 {
+    trials
+        .iter()
+        .fold(None::<(f64, f64)>, |best, (lr, r)| {
+            let acc = r.record.final_val_acc;
+            match best {
+                Some((_, b)) if b >= acc => best,
+                _ => Some((*lr, acc)),
+            }
+        })
+        .map_or(f64::NAN, |(lr, _)| lr)
+}
+
+/// Runs the whole study on `data` (or reads the runs it already has from `cfg.out`),
+/// then scores it and writes `study.md`, `study.json` and the plots into `cfg.out`.
+///
+/// # Errors
+/// An invalid config, data or network failures, an unwritable output directory.
+pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
+    cfg.validate()?;
+    if cfg.template.dataset != cfg.regime.dataset {
+        bail!(
+            "internal: the template is for {} but the regime for {}",
+            cfg.template.dataset,
+            cfg.regime.dataset
+        );
+    }
+    let started = Instant::now();
+    let r = &cfg.regime;
+    let seeds: Vec<u64> = (0..u64::from(r.seeds)).collect();
+    let grid = &cfg.grid;
+    let rungs = r.budgets.len();
+    let aware_tuned = Family::TUNED.iter().filter(|f| f.budget_aware()).count();
+    let planned = aware_tuned * grid.len()
+        + grid.len()
+        + seeds.len() * ((aware_tuned + 1) * rungs + 1)
+        + SENSITIVITY.len();
+    let mut run = Runner {
+        cfg,
+        data,
+        store: RunStore::new(&cfg.out),
+        done: 0,
+        planned,
+        trained: 0,
+        reused: 0,
+    };
+    let mut m = Measurements::default();
+    let seed0 = seeds[0];
+
+    // 4. Equal tuning on seed 0: the same grid for every family.
+    for family in Family::TUNED {
+        let budget = if family.budget_aware() {
+            r.tune_budget
+        } else {
+            r.longest()
+        };
+        let mut trials = Vec::with_capacity(grid.len());
+        for &lr in grid {
+            let sr = run.run(family, lr, budget, seed0)?;
+            m.tuning.push((family, lr, sr.record.final_val_acc));
+            trials.push((lr, sr));
+        }
+        let winner = best_of(&trials);
+        note(
+            cfg.verbosity,
+            &format!("{}: {} tuned: lr {winner}", r.name, family.name()),
+        );
+        m.winners.push((family, winner));
+    }
+
+    // 2-3. Every family at every rung of the ladder, on every seed.
+    for &seed in &seeds {
+        for &(family, lr) in &m.winners.clone() {
+            if family.budget_aware() {
+                for &b in &r.budgets {
+                    m.runs.push(run.run(family, lr, b, seed)?);
+                }
+            } else {
+                m.runs.push(run.run(family, lr, r.longest(), seed)?);
+            }
+        }
+        let range = run.range(seed)?;
+        note(
+            cfg.verbosity,
+            &format!(
+                "{}: seed {seed}: range-test valley {:.3e}",
+                r.name, range.valley
+            ),
+        );
+        for &b in &r.budgets {
+            m.runs
+                .push(run.run(Family::OnecycleFinder, range.valley, b, seed)?);
+        }
+        m.ranges.push(range);
+    }
+
+    // The finder's sensitivity row.
+    let valley0 = m.ranges[0].valley;
+    for mult in SENSITIVITY {
+        let lr = valley0 * mult;
+        let sr = run.run(Family::OnecycleFinder, lr, r.tune_budget, seed0)?;
+        m.sensitivity.push((mult, lr, sr.record.final_val_acc));
+    }
+    m.trained = run.trained;
+    m.reused = run.reused;
+
+    let report = StudyReport::score(cfg, m, started.elapsed().as_secs_f64());
+    report
+        .write(&cfg.out)
+        .with_context(|| format!("cannot write the study into {}", cfg.out.display()))?;
+    Ok(report)
+}

@@ -1,0 +1,168 @@
+//! Scoring, MLPerf-style: epochs to a fixed target per seed, the median over seeds
+//! with a miss counted as infinity, and speed-up ratios. Pure functions of the
+//! measured accuracies.
+
+use serde::Serialize;
+
+/// Epochs to `target` of a budget-aware family on one seed: the smallest budget whose
+/// final validation accuracy reaches it, infinity when none does.
+///
+/// ```
+/// use trainer_cuda::study::score::epochs_to_target_budgeted;
+/// let runs = [(0.5, 0.97), (1.0, 0.985), (2.0, 0.984), (4.0, 0.99)];
+/// assert_eq!(epochs_to_target_budgeted(&runs, 0.98), 1.0);
+/// assert_eq!(epochs_to_target_budgeted(&runs, 0.99), 4.0);
+/// assert_eq!(epochs_to_target_budgeted(&runs, 0.995), f64::INFINITY);
+/// ```
+pub fn epochs_to_target_budgeted(runs: &[(f64, f64)], target: f64) -> f64 {
+    runs.iter()
+        .filter(|(_, acc)| *acc >= target)
+        .map(|(budget, _)| *budget)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Epochs to `target` of a budget-free run: the first evaluation of its validation
+/// curve `(epochs done, accuracy)` at or above it, infinity when none is.
+///
+/// ```
+/// use trainer_cuda::study::score::epochs_to_target_curve;
+/// let curve = [(0.25, 0.9), (0.5, 0.98), (0.75, 0.97), (1.0, 0.99)];
+/// assert_eq!(epochs_to_target_curve(&curve, 0.98), 0.5);
+/// assert_eq!(epochs_to_target_curve(&curve, 0.999), f64::INFINITY);
+/// ```
+pub fn epochs_to_target_curve(curve: &[(f64, f64)], target: f64) -> f64 {
+    curve
+        .iter()
+        .find(|(_, acc)| *acc >= target)
+        .map_or(f64::INFINITY, |(epoch, _)| *epoch)
+}
+
+/// The median, with infinities (misses) sorting last; for an even count, the mean of
+/// the two middle values (infinite when either is). NaN for no values.
+///
+/// ```
+/// use trainer_cuda::study::score::median;
+/// let inf = f64::INFINITY;
+/// assert_eq!(median(&[4.0, 1.0, 2.0]), 2.0);
+/// assert_eq!(median(&[1.0, inf, 2.0]), 2.0);
+/// assert_eq!(median(&[1.0, inf, inf]), inf);
+/// assert_eq!(median(&[1.0, 3.0]), 2.0);
+/// assert!(median(&[]).is_nan());
+/// ```
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// A median with the smallest and largest value.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    /// Median (infinite, serialised as `null`, when most seeds miss).
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (all NaN for none).
+    pub fn of(values: &[f64]) -> Self {
+        Self {
+            median: median(values),
+            min: values.iter().copied().fold(f64::NAN, f64::min),
+            max: values.iter().copied().fold(f64::NAN, f64::max),
+        }
+    }
+
+    /// `median [min–max]` with `fmt` for each value, `∞` for a miss.
+    pub fn show(&self, fmt: impl Fn(f64) -> String) -> String {
+        let f = |x: f64| {
+            if x.is_infinite() {
+                "∞".to_string()
+            } else {
+                fmt(x)
+            }
+        };
+        if self.min == self.max {
+            f(self.median)
+        } else {
+            format!("{} [{}–{}]", f(self.median), f(self.min), f(self.max))
+        }
+    }
+}
+
+/// A speed-up ratio: `baseline / onecycle` epochs to a target.
+///
+/// Infinite when only the baseline misses (1cycle reaches a target the baseline never
+/// does within the ladder), NaN when 1cycle misses (no speed-up to claim).
+///
+/// ```
+/// use trainer_cuda::study::score::ratio;
+/// assert_eq!(ratio(8.0, 0.5), 16.0);
+/// assert_eq!(ratio(f64::INFINITY, 1.0), f64::INFINITY);
+/// assert!(ratio(4.0, f64::INFINITY).is_nan());
+/// ```
+pub fn ratio(baseline: f64, onecycle: f64) -> f64 {
+    if onecycle.is_infinite() || onecycle.is_nan() || onecycle <= 0.0 {
+        f64::NAN
+    } else {
+        baseline / onecycle
+    }
+}
+
+/// Formats a number of epochs compactly: `0.25`, `2`, `∞`.
+pub fn show_epochs(e: f64) -> String {
+    if e.is_infinite() {
+        "∞".into()
+    } else if e.is_nan() {
+        "–".into()
+    } else {
+        let s = format!("{e:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// Formats a ratio: `3.0×`, `>16×` style infinity as `∞`, `–` for none.
+pub fn show_ratio(r: f64) -> String {
+    if r.is_infinite() {
+        "∞ (baseline misses)".into()
+    } else if r.is_nan() {
+        "– (1cycle misses)".into()
+    } else {
+        format!("{r:.2}×")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_of_seeds_with_a_miss() {
+        let s = Spread::of(&[2.0, f64::INFINITY, 1.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, f64::INFINITY));
+        assert_eq!(s.show(show_epochs), "2 [1–∞]");
+        assert_eq!(Spread::of(&[0.5, 0.5]).show(show_epochs), "0.5");
+    }
+
+    #[test]
+    fn budgeted_hit_ignores_order_of_the_ladder() {
+        // A non-monotone ladder: the 2-epoch run misses although 1 epoch hits.
+        let runs = [(2.0, 0.97), (1.0, 0.981), (4.0, 0.99)];
+        assert_eq!(epochs_to_target_budgeted(&runs, 0.98), 1.0);
+    }
+
+    #[test]
+    fn epochs_are_shown_without_trailing_zeros() {
+        assert_eq!(show_epochs(0.25), "0.25");
+        assert_eq!(show_epochs(16.0), "16");
+        assert_eq!(show_epochs(f64::INFINITY), "∞");
+        assert_eq!(show_ratio(3.0), "3.00×");
+    }
+}

@@ -1,0 +1,230 @@
+//! The study's run store: one JSON file per finished run, named by the SHA-256 of what
+//! defines the run, so that a study run again into the same directory skips every run
+//! it already has (and a changed setting can never be served a stale result).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::data::content::sha256_hex;
+use crate::nn::{Backend, DeviceKind};
+use crate::train::config::RunConfig;
+use crate::train::range_test::RangeTestOutcome;
+
+/// Bumped whenever the meaning of a stored record changes; part of every key.
+const STORE_VERSION: &str = "onecycle-study-v1";
+
+/// What one finished training run measured, and how to reproduce it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The run's full config.
+    pub config: RunConfig,
+    /// The device it ran on (`cpu`, `cpu-generic` or `cuda`).
+    pub device: String,
+    /// Optimiser steps taken.
+    pub steps: u32,
+    /// Validation accuracy of the final weights.
+    pub final_val_acc: f64,
+    /// Test accuracy of the final weights (reported, never used to choose).
+    pub final_test_acc: f64,
+    /// Training seconds (evaluation excluded).
+    pub train_seconds: f64,
+    /// Whether the loss became non-finite (then the accuracies are those at that point, 0).
+    pub diverged: bool,
+    /// Validation curve: `(epochs done, accuracy)` at every evaluation.
+    pub curve: Vec<(f64, f64)>,
+    /// The `onecycle train` command that reproduces this run.
+    pub command: String,
+}
+
+/// A range test run at the start of a seed's 1cycle-finder runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RangeRecord {
+    /// The seed of the network it ran on.
+    pub seed: u64,
+    /// The valley suggestion (the max lr the finder family uses).
+    pub valley: f64,
+    /// All four suggestions: `(rule, lr)`.
+    pub suggestions: Vec<(String, f64)>,
+    /// The recorded curve: learning rates.
+    pub lrs: Vec<f64>,
+    /// The recorded curve: smoothed losses.
+    pub losses: Vec<f64>,
+}
+
+impl RangeRecord {
+    /// The record of `outcome`, run on a network of `seed`.
+    ///
+    /// # Errors
+    /// A range test too short for suggestions.
+    pub fn from_outcome(seed: u64, outcome: &RangeTestOutcome) -> Result<Self> {
+        let s = outcome
+            .suggestions
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("the range test gave no suggestion: {e}"))?;
+        let curve = outcome.curve();
+        Ok(Self {
+            seed,
+            valley: s.valley,
+            suggestions: vec![
+                ("valley".into(), s.valley),
+                ("slide".into(), s.slide),
+                ("minimum".into(), s.minimum),
+                ("steep".into(), s.steep),
+            ],
+            lrs: curve.lrs,
+            losses: curve.losses,
+        })
+    }
+}
+
+/// The `--device` name of a device.
+pub fn device_name(device: DeviceKind) -> &'static str {
+    match device {
+        DeviceKind::Cpu(Backend::Fast) => "cpu",
+        DeviceKind::Cpu(Backend::Generic) => "cpu-generic",
+        DeviceKind::Cuda => "cuda",
+    }
+}
+
+/// A directory of finished runs.
+#[derive(Clone, Debug)]
+pub struct RunStore {
+    dir: PathBuf,
+}
+
+impl RunStore {
+    /// The store under `out/runs`.
+    pub fn new(out: &Path) -> Self {
+        Self {
+            dir: out.join("runs"),
+        }
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The key of anything serialisable: SHA-256 over the store version and its JSON.
+    ///
+    /// # Errors
+    /// Never for the plain config types used here.
+    pub fn key<T: Serialize>(kind: &str, what: &T) -> Result<String> {
+        let json = serde_json::to_string(what)?;
+        Ok(sha256_hex(
+            format!("{STORE_VERSION}\n{kind}\n{json}").as_bytes(),
+        ))
+    }
+
+    fn path(&self, kind: &str, key: &str) -> PathBuf {
+        self.dir.join(format!("{kind}-{key}.json"))
+    }
+
+    /// The stored value under `key`, if there is a readable one. A file that does not
+    /// parse (e.g. from an older version) is treated as missing and will be rewritten.
+    pub fn get<T: DeserializeOwned>(&self, kind: &str, key: &str) -> Option<T> {
+        let text = std::fs::read_to_string(self.path(kind, key)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Stores `value` under `key`, atomically.
+    ///
+    /// # Errors
+    /// An unwritable directory.
+    pub fn put<T: Serialize>(&self, kind: &str, key: &str, value: &T) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        write_atomic(
+            &self.path(kind, key),
+            serde_json::to_string_pretty(value)?.as_bytes(),
+        )
+    }
+
+    /// The stored value under `key`, or `make()`'s, stored first.
+    ///
+    /// # Errors
+    /// `make`'s error, or an unwritable directory.
+    pub fn get_or_make<T, F>(&self, kind: &str, key: &str, make: F) -> Result<(T, bool)>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Result<T>,
+    {
+        if let Some(v) = self.get(kind, key) {
+            return Ok((v, true));
+        }
+        let v = make()?;
+        self.put(kind, key, &v)?;
+        Ok((v, false))
+    }
+}
+
+/// The `onecycle train` command that reproduces a run of `cfg` on `device`.
+///
+/// Every option that defines the run is spelled out, so that later changes of the
+/// command-line defaults cannot change what it runs.
+pub fn train_command(cfg: &RunConfig, device: &str) -> String {
+    use clap::ValueEnum;
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map_or_else(String::new, |p| p.get_name().to_string())
+    };
+    let s = &cfg.schedule;
+    let mut c = format!(
+        "onecycle train --dataset {} --model {} --optimizer {} --weight-decay {} --batch-size {} --seed {} --device {device} --schedule {} --preset {}{} --max-lr {} --epochs {} --evals-per-epoch {} --val-size {}",
+        cfg.dataset,
+        name(cfg.model.to_possible_value()),
+        name(cfg.optimizer.to_possible_value()),
+        cfg.weight_decay,
+        cfg.batch_size,
+        cfg.seed,
+        s.kind.name(),
+        onecycle_core::Preset::from(s.preset).name(),
+        if s.three_phase { " --three-phase" } else { "" },
+        s.lr,
+        cfg.epochs,
+        cfg.evals_per_epoch,
+        cfg.val_size,
+    );
+    if let Some(n) = cfg.train_limit {
+        c.push_str(&format!(" --train-limit {n}"));
+    }
+    if let Some(n) = cfg.test_limit {
+        c.push_str(&format!(" --test-limit {n}"));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_value_is_found_again_and_a_different_key_is_not() {
+        let dir = std::env::temp_dir().join(format!("onecycle-store-{}", std::process::id()));
+        let store = RunStore::new(&dir);
+        let k1 = RunStore::key("run", &("a", 1)).unwrap();
+        let k2 = RunStore::key("run", &("a", 2)).unwrap();
+        assert_ne!(k1, k2);
+        assert_eq!(k1.len(), 64);
+        let mut calls = 0;
+        let (v, cached) = store
+            .get_or_make("run", &k1, || {
+                calls += 1;
+                Ok(7u32)
+            })
+            .unwrap();
+        assert_eq!((v, cached), (7, false));
+        let (v, cached) = store
+            .get_or_make("run", &k1, || -> Result<u32> { unreachable!() })
+            .unwrap();
+        assert_eq!((v, cached, calls), (7, true, 1));
+        assert_eq!(store.get::<u32>("run", &k2), None);
+        // A file that does not parse counts as missing.
+        std::fs::write(store.dir().join(format!("run-{k2}.json")), "{half").unwrap();
+        assert_eq!(store.get::<u32>("run", &k2), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
