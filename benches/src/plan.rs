@@ -36,7 +36,7 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
-/// The bench's regimes. Full: all of MNIST and of Fashion-MNIST (ladder 1/4..2 epochs, 2
+/// The bench's regimes. Full: all of MNIST and of Fashion-MNIST (ladder 1/8..1 epoch, 2
 /// seeds: what fits the hour on 2 cores) and 5,000 MNIST images (ladder 1/2..8, 3 seeds,
 /// the same regime as `onecycle compare`'s default). Quick: 1,024 MNIST images, ladder
 /// 1/2..2, 2 seeds.
@@ -154,8 +154,8 @@ mod tests {
         assert_eq!(full.len(), 3);
         assert_eq!(full[0].budgets, vec![0.5, 1.0, 2.0, 4.0, 8.0]);
         assert_eq!(full[0].tune_budget, 2.0);
-        assert_eq!(full[1].budgets, vec![0.25, 0.5, 1.0, 2.0]);
-        assert_eq!(full[1].tune_budget, 0.5);
+        assert_eq!(full[1].budgets, vec![0.125, 0.25, 0.5, 1.0]);
+        assert_eq!(full[1].tune_budget, 0.25);
         assert!(full.iter().all(|r| r.val_size == 5000));
     }
 }

@@ -145,8 +145,7 @@ fn check_resume(optimizer: OptimizerName, kind: ScheduleKind) {
         m.steps.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>()
     };
     assert_eq!(losses(&full.metrics), losses(&rest.metrics));
-    let accs =
-        |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.acc).collect::<Vec<_>>();
+    let accs = |m: &trainer_cuda::train::Metrics| m.evals.iter().map(|e| e.acc).collect::<Vec<_>>();
     assert_eq!(accs(&full.metrics), accs(&rest.metrics));
     // The run learned something (4 classes: chance is 25%).
     assert!(

@@ -76,10 +76,13 @@ pub const SENSITIVITY: [f64; 4] = [0.25, 0.5, 2.0, 4.0];
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
     /// 1cycle, two phases, lr from the grid.
+    #[serde(rename = "1cycle")]
     Onecycle,
     /// Smith's three-phase 1cycle, lr from the grid.
+    #[serde(rename = "1cycle-3phase")]
     Onecycle3,
     /// 1cycle at the range test's valley (per seed).
+    #[serde(rename = "1cycle-finder")]
     OnecycleFinder,
     /// Step decay.
     Step,
@@ -119,7 +122,7 @@ impl Family {
     /// The 1cycle variants whose speed-ups are reported.
     pub const ONECYCLES: [Family; 3] = [Self::Onecycle, Self::Onecycle3, Self::OnecycleFinder];
 
-    /// Name in tables and plots.
+    /// Name in tables, plots and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Self::Onecycle => "1cycle",
@@ -185,10 +188,11 @@ impl Regime {
             .unwrap_or(1.0)
     }
 
-    /// All of `dataset` but 5,000 validation images, ladder 1/4..2 epochs, 2 seeds (what
-    /// fits the bench's hour on 2 CPU cores; flags scale it up).
+    /// All of `dataset` but 5,000 validation images, ladder 1/8..1 epoch, 2 seeds (what
+    /// fits the bench's hour on 2 CPU cores beside the small regime; `onecycle compare
+    /// --full` takes a longer ladder and more seeds).
     pub fn full(dataset: DatasetName) -> Self {
-        let budgets = Self::ladder(0.25, 4);
+        let budgets = Self::ladder(0.125, 4);
         Self {
             name: format!("{dataset}-full"),
             dataset,
@@ -514,6 +518,20 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
             cfg.template.dataset,
             cfg.regime.dataset
         );
+    }
+    // Every family's schedule must fit the shortest budget before anything trains.
+    let shortest = cfg.regime.budgets[0];
+    for family in Family::ALL {
+        let rc = cfg.run_config(family, 1.0, shortest, 0, data.train.len())?;
+        rc.schedule.build().map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {} epochs is {} steps, too short for {}: {e}; raise the smallest budget or lower --batch-size",
+                cfg.regime.name,
+                score::show_epochs(shortest),
+                rc.schedule.total_steps,
+                family.name()
+            )
+        })?;
     }
     let started = Instant::now();
     let r = &cfg.regime;
