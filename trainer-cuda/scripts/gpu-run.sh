@@ -9,11 +9,11 @@
 #   throughput  `throughput --model mnist-cnn --device cuda` at batch 128 and 1024
 #   torch       the same model and batches in PyTorch on the same GPU (torch_throughput_gpu.py)
 #   tests       every bundled test binary, filtered by GPU_TEST_FILTER (default cuda)
-#   compare     `onecycle compare --dataset mnist --budget-epochs COMPARE_EPOCHS (default 2)
-#               --device cuda` on the bundled MNIST
+#   compare     `onecycle compare --dataset mnist --full --budgets COMPARE_BUDGETS (default
+#               0.25,0.5,1) --seeds 1 --device cuda` (the study, one seed) on the bundled MNIST
 # Then summary.md: each step's status and seconds, the throughput rows and the img/s ratios.
 # Environment: BUNDLE (default <repo>/target/cuda-bundle), PYTHON (default python3),
-# GPU_RUN_BUDGET_S, GPU_TEST_FILTER, COMPARE_EPOCHS, THROUGHPUT_STEPS (default 50).
+# GPU_RUN_BUDGET_S, GPU_TEST_FILTER, COMPARE_BUDGETS, THROUGHPUT_STEPS (default 50).
 # Exit status: 0 when every step passed, 1 otherwise (the logs are written either way).
 set -uo pipefail
 
@@ -24,7 +24,7 @@ bundle="${BUNDLE:-$repo/target/cuda-bundle}"
 python="${PYTHON:-python3}"
 budget="${GPU_RUN_BUDGET_S:-480}"
 filter="${GPU_TEST_FILTER:-cuda}"
-epochs="${COMPARE_EPOCHS:-2}"
+budgets="${COMPARE_BUDGETS:-0.25,0.5,1}"
 steps="${THROUGHPUT_STEPS:-50}"
 out="$1"
 mkdir -p "$out"
@@ -101,7 +101,7 @@ if ls "$bundle"/data/mnist/*.gz >/dev/null 2>&1; then
 elif [ -d "$repo/data/mnist" ]; then
     data="$repo/data"
 fi
-step compare 300 "$run" onecycle compare --dataset mnist --budget-epochs "$epochs" --device cuda \
+step compare 300 "$run" onecycle compare --dataset mnist --full --budgets "$budgets" --seeds 1 --device cuda \
     --data-dir "$data" --out "$out/compare"
 [ "$data" = "$out/.data" ] && rm -rf "$data"
 

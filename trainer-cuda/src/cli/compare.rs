@@ -20,7 +20,7 @@ pub struct CompareArgs {
     /// made on them; the test set is only reported).
     #[arg(long, default_value_t = 5000)]
     pub val_size: usize,
-    /// Budget ladder in epochs, ascending (default: 0.5,1,2,4,8).
+    /// Budget ladder in epochs, ascending (default: 0.5,1,2,4).
     #[arg(long, value_delimiter = ',')]
     pub budgets: Option<Vec<f64>>,
     /// Seeds (0, 1, ...): scores are medians over them.
@@ -62,7 +62,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     let budgets = args
         .budgets
         .clone()
-        .unwrap_or_else(|| Regime::ladder(0.5, 5));
+        .unwrap_or_else(|| Regime::ladder(0.5, 4));
     let train_limit = if args.full {
         None
     } else {

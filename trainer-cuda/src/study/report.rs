@@ -14,7 +14,7 @@ use crate::study::score::{
     epochs_to_target_budgeted, epochs_to_target_curve, ratio, show_epochs, show_ratio, Spread,
 };
 use crate::study::store::{device_name, RangeRecord};
-use crate::study::{Family, Measurements, Regime, StudyConfig, StudyRun, SENSITIVITY};
+use crate::study::{Family, Measurements, Regime, StudyConfig, StudyRun};
 use crate::train::range_curve::{curve_chart, Curve};
 
 /// A quality target, fixed by its rule before the runs are scored.
@@ -465,23 +465,34 @@ impl StudyReport {
         }
         let _ = writeln!(
             s,
-            "\nSpeed-ups (baseline epochs / 1cycle epochs to the target; ratio of medians, then per seed median [min–max]):\n"
+            "\nSpeed-ups: baseline epochs / 1cycle epochs to the target, as the ratio of the medians, then the per-seed ratios as median [min–max]:\n"
         );
-        for sp in &self.speedups {
-            let _ = writeln!(
-                s,
-                "- {} vs {} ({}), target ({}): {} (per seed {})",
-                sp.onecycle.name(),
-                sp.against.name(),
-                sp.role,
-                sp.target,
-                show_ratio(sp.ratio_of_medians),
-                if sp.spread.median.is_nan() {
-                    "–".to_string()
-                } else {
-                    sp.spread.show(|x| format!("{x:.2}×"))
-                }
-            );
+        let _ = writeln!(s, "| 1cycle | against | to (a) | to (b) | to (c) |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for oc in Family::ONECYCLES {
+            for role in ["best constant", "fastest budget-aware"] {
+                let row: Vec<&Speedup> = self
+                    .speedups
+                    .iter()
+                    .filter(|x| x.onecycle == oc && x.role == role)
+                    .collect();
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|x| {
+                        let per_seed = if x.spread.median.is_nan() {
+                            "–".to_string()
+                        } else {
+                            x.spread.show(|v| format!("{v:.2}×"))
+                        };
+                        format!(
+                            "{} ({}; per seed {per_seed})",
+                            show_ratio(x.ratio_of_medians),
+                            x.against.name()
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "| {} | {role} | {} |", oc.name(), cells.join(" | "));
+            }
         }
         let _ = writeln!(
             s,
@@ -568,7 +579,6 @@ impl StudyReport {
             .collect::<Vec<_>>()
             .join(", ")
         );
-        debug_assert_eq!(self.sensitivity.len(), SENSITIVITY.len());
         s
     }
 
@@ -709,6 +719,196 @@ impl StudyReport {
             let e = epochs_to_target_curve(&run.record.curve, target);
             e.is_finite()
                 .then(|| run.record.train_seconds * e / run.budget)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::store::RunRecord;
+    use crate::study::Regime;
+    use crate::train::config::{ModelName, OptimizerName, RunConfig};
+    use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
+
+    fn template() -> RunConfig {
+        RunConfig {
+            dataset: crate::data::DatasetName::Mnist,
+            model: ModelName::MnistCnn,
+            optimizer: OptimizerName::Sgd,
+            weight_decay: 0.0,
+            batch_size: 1,
+            epochs: 1.0,
+            seed: 0,
+            schedule: ScheduleSpec {
+                kind: ScheduleKind::Onecycle,
+                lr: 1.0,
+                total_steps: 1,
+                preset: PresetName::Pytorch,
+                three_phase: false,
+                fixed_momentum: 0.9,
+            },
+            evals_per_epoch: 1,
+            val_size: 10,
+            train_limit: None,
+            test_limit: None,
+        }
+    }
+
+    fn run(family: Family, budget: f64, seed: u64, acc: f64, curve: Vec<(f64, f64)>) -> StudyRun {
+        StudyRun {
+            family,
+            lr: 0.1,
+            budget,
+            seed,
+            record: RunRecord {
+                config: template(),
+                device: "cpu".into(),
+                steps: 1,
+                final_val_acc: acc,
+                final_test_acc: acc - 0.001,
+                train_seconds: budget * 10.0,
+                diverged: false,
+                curve,
+                command: String::new(),
+            },
+        }
+    }
+
+    /// Two seeds, ladder 1, 2, 4 epochs; hand-worked targets, hits and speed-ups.
+    #[test]
+    fn targets_hits_and_speedups_follow_the_rules() {
+        let budgets = vec![1.0, 2.0, 4.0];
+        let regime = Regime {
+            name: "t".into(),
+            dataset: crate::data::DatasetName::Mnist,
+            train_limit: None,
+            val_size: 10,
+            test_limit: None,
+            tune_budget: 2.0,
+            budgets: budgets.clone(),
+            seeds: 2,
+        };
+        let cfg = StudyConfig {
+            regime,
+            template: template(),
+            grid: vec![0.1, 0.3],
+            looser_by: 0.01,
+            device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
+            range: crate::train::range_test::trainer_range_config(),
+            out: "unused".into(),
+            verbosity: crate::train::progress::Verbosity::Quiet,
+        };
+        let mut m = Measurements::default();
+        // Final accuracies at 1, 2, 4 epochs, per seed.
+        let ladders: [(Family, [[f64; 3]; 2]); 6] = [
+            (
+                Family::Onecycle,
+                [[0.96, 0.975, 0.98], [0.95, 0.971, 0.981]],
+            ),
+            (Family::Onecycle3, [[0.90, 0.92, 0.93], [0.90, 0.92, 0.93]]),
+            (
+                Family::OnecycleFinder,
+                [[0.90, 0.95, 0.97], [0.90, 0.95, 0.96]],
+            ),
+            (Family::Step, [[0.94, 0.96, 0.972], [0.94, 0.96, 0.970]]),
+            (
+                Family::Cosine,
+                [[0.956, 0.966, 0.971], [0.956, 0.962, 0.973]],
+            ),
+            (Family::Linear, [[0.93, 0.95, 0.96], [0.93, 0.95, 0.96]]),
+        ];
+        for (family, seeds) in ladders {
+            for (seed, accs) in seeds.iter().enumerate() {
+                for (b, acc) in budgets.iter().zip(accs) {
+                    m.runs
+                        .push(run(family, *b, seed as u64, *acc, vec![(*b, *acc)]));
+                }
+            }
+        }
+        // The constant lr: curves read every epoch up to 4.
+        let curves = [
+            vec![(1.0, 0.93), (2.0, 0.95), (3.0, 0.962), (4.0, 0.97)],
+            vec![(1.0, 0.93), (2.0, 0.952), (3.0, 0.96), (4.0, 0.96)],
+        ];
+        for (seed, c) in curves.into_iter().enumerate() {
+            let last = c.last().unwrap().1;
+            m.runs
+                .push(run(Family::Constant, 4.0, seed as u64, last, c));
+        }
+        m.winners = vec![(Family::Onecycle, 0.3), (Family::Step, 0.1)];
+        let rep = StudyReport::score(&cfg, m, 1.0);
+
+        // (a) median of 0.97 and 0.96; (b) the best baseline median at 4 epochs: cosine
+        // (0.972) over step (0.971) and linear (0.96); (c) = (a) - 0.01.
+        let t: Vec<f64> = rep.targets.iter().map(|t| t.acc).collect();
+        assert!((t[0] - 0.965).abs() < 1e-12, "{t:?}");
+        assert!((t[1] - 0.972).abs() < 1e-12, "{t:?}");
+        assert!((t[2] - 0.955).abs() < 1e-12, "{t:?}");
+        assert!(rep.targets[1].rule.contains("cosine"));
+        let epochs = |f: Family, target: usize| {
+            rep.scores
+                .iter()
+                .find(|s| s.family == f)
+                .unwrap()
+                .epochs_to_target[target]
+                .per_seed
+                .clone()
+        };
+        // To (a) = 0.965: 1cycle hits at 2 on both seeds; the constant lr at 4 on seed 0
+        // and never on seed 1 (its curve tops out at 0.96).
+        assert_eq!(epochs(Family::Onecycle, 0), vec![2.0, 2.0]);
+        assert_eq!(epochs(Family::Constant, 0), vec![4.0, f64::INFINITY]);
+        assert_eq!(epochs(Family::Onecycle3, 0), vec![f64::INFINITY; 2]);
+        // To (c) = 0.955: the constant lr's first evaluation at or above it.
+        assert_eq!(epochs(Family::Constant, 2), vec![3.0, 3.0]);
+        assert_eq!(epochs(Family::Onecycle, 2), vec![1.0, 2.0]);
+        let sp = |oc: Family, role: &str, target: &str| {
+            rep.speedups
+                .iter()
+                .find(|s| s.onecycle == oc && s.role == role && s.target == target)
+                .unwrap()
+                .clone()
+        };
+        // Constant median to (a): median(4, ∞) = ∞, so the ratio is infinite.
+        let a = sp(Family::Onecycle, "best constant", "a");
+        assert!(a.ratio_of_medians.is_infinite());
+        assert_eq!(a.per_seed, vec![2.0, f64::INFINITY]);
+        // To (c): constant 3 vs 1cycle median(1, 2) = 1.5: 2×; per seed 3× and 1.5×.
+        let c = sp(Family::Onecycle, "best constant", "c");
+        assert!((c.ratio_of_medians - 2.0).abs() < 1e-12);
+        assert_eq!(c.per_seed, vec![3.0, 1.5]);
+        assert_eq!((c.spread.min, c.spread.max), (1.5, 3.0));
+        // Fastest budget-aware baseline to (c) = 0.955: step at 2, linear at 4, cosine at
+        // 1 on both seeds.
+        let fc = sp(Family::Onecycle, "fastest budget-aware", "c");
+        assert_eq!(fc.against, Family::Cosine);
+        assert!((fc.ratio_of_medians - 1.0 / 1.5).abs() < 1e-12);
+        // 1cycle-3phase misses (a): no speed-up to claim.
+        assert!(sp(Family::Onecycle3, "best constant", "a")
+            .ratio_of_medians
+            .is_nan());
+        // Accuracy per budget: the constant lr read off its curve, test only at 4 epochs.
+        let cst = rep
+            .scores
+            .iter()
+            .find(|s| s.family == Family::Constant)
+            .unwrap();
+        assert!((cst.per_budget[1].val.median - 0.951).abs() < 1e-12);
+        assert!(cst.per_budget[1].test.is_none());
+        assert!(cst.per_budget[2].test.is_some());
+        // The Markdown names every family and target.
+        let md = rep.markdown();
+        for f in Family::ALL {
+            assert!(md.contains(&format!("| {} |", f.name())), "{}", f.name());
+        }
+        assert!(md.contains("(a) 96.50%"), "{md}");
+    }
+
+    #[test]
+    fn family_json_names_are_the_table_names() {
+        for f in Family::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.name());
         }
     }
 }

@@ -16,8 +16,9 @@ use crate::train::metrics::{EvalRecord, Metrics, StepRecord, TestScore};
 use crate::train::progress::{Bar, Verbosity};
 use crate::train::schedule::TrainSchedule;
 
-/// Batch size used for test-set evaluation.
-pub const EVAL_BATCH: usize = 1000;
+/// Batch size of evaluations (the fastest of 128/256/500/1000 for the reference CNN on
+/// the CPU: 5.7k images/s against 3.4k at 1000; the results do not depend on it).
+pub const EVAL_BATCH: usize = 256;
 
 /// Where a run's files go.
 #[derive(Clone, Debug)]
