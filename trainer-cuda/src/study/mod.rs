@@ -20,8 +20,11 @@
 //! 4. **Equal tuning.** Every family, 1cycle included, takes its lr from the same grid,
 //!    one trial per grid point, on seed 0, by the best final validation accuracy: the
 //!    budget-aware families at `tune_budget` (a rung fixed in advance), the constant lr
-//!    at its only budget, the longest. A winner on the edge of the grid is flagged in
-//!    the report. Beside that, `1cycle-finder` runs 1cycle at the valley of a range test
+//!    at its only budget, the longest. When a family's winner sits on an edge of the
+//!    grid, the grid grows by one step beyond that edge for that family, up to
+//!    [`MAX_GRID_EXTENSIONS`] times (the same rule for every family, so that no baseline
+//!    is left under-tuned by the grid); a winner still on the edge is flagged in the
+//!    report. Beside that, `1cycle-finder` runs 1cycle at the valley of a range test
 //!    on each seed's own initial network (the product's workflow: no grid), with a
 //!    sensitivity row at ×1/4, ×1/2, ×2 and ×4 of seed 0's valley at `tune_budget`.
 //!    Batch size, weight decay, momentum (0.9; 1cycle cycles 0.95→0.85) and batch-norm
@@ -491,6 +494,30 @@ impl Runner<'_> {
     }
 }
 
+/// How many points the grid may grow by, per family, when its winner sits on an edge.
+pub const MAX_GRID_EXTENSIONS: usize = 2;
+
+/// The next lr to try when `winner` is the smallest or largest of `lrs` (ascending): one
+/// more step beyond that edge, the same ratio as the step next to it (a half-decade on
+/// the default grid: 0.01 → 0.0033, 1 → 3.3). `None` when the winner is inside the grid
+/// or the grid has a single point.
+///
+/// ```
+/// use trainer_cuda::study::extend_grid;
+/// let grid = [0.01, 0.03, 0.1, 0.3, 1.0];
+/// assert!((extend_grid(&grid, 0.01).unwrap() - 0.01 / 3.0).abs() < 1e-15);
+/// assert!((extend_grid(&grid, 1.0).unwrap() - 1.0 / 0.3).abs() < 1e-12);
+/// assert_eq!(extend_grid(&grid, 0.1), None);
+/// assert_eq!(extend_grid(&[0.1], 0.1), None);
+/// ```
+pub fn extend_grid(lrs: &[f64], winner: f64) -> Option<f64> {
+    match lrs {
+        [lo, next, ..] if winner == *lo => Some(lo * (lo / next)),
+        [.., prev, hi] if winner == *hi => Some(hi * (hi / prev)),
+        _ => None,
+    }
+}
+
 /// The grid point with the best final validation accuracy (the smaller lr on a tie).
 fn best_of(trials: &[(f64, StudyRun)]) -> f64 {
     trials
@@ -542,7 +569,8 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     let planned = aware_tuned * grid.len()
         + grid.len()
         + seeds.len() * ((aware_tuned + 1) * rungs + 1)
-        + SENSITIVITY.len();
+        + SENSITIVITY.len()
+        + Family::TUNED.len() * MAX_GRID_EXTENSIONS;
     let mut run = Runner {
         cfg,
         data,
@@ -555,20 +583,43 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     let mut m = Measurements::default();
     let seed0 = seeds[0];
 
-    // 4. Equal tuning on seed 0: the same grid for every family.
+    // 4. Equal tuning on seed 0: the same grid, and the same edge rule, for every family.
     for family in Family::TUNED {
         let budget = if family.budget_aware() {
             r.tune_budget
         } else {
             r.longest()
         };
-        let mut trials = Vec::with_capacity(grid.len());
-        for &lr in grid {
-            let sr = run.run(family, lr, budget, seed0)?;
-            m.tuning.push((family, lr, sr.record.final_val_acc));
-            trials.push((lr, sr));
-        }
-        let winner = best_of(&trials);
+        let mut lrs = grid.clone();
+        lrs.sort_by(f64::total_cmp);
+        let mut trials: Vec<(f64, StudyRun)> = Vec::with_capacity(grid.len() + 2);
+        let mut extensions = 0;
+        let winner = loop {
+            for &lr in &lrs {
+                if trials.iter().all(|(tried, _)| *tried != lr) {
+                    let sr = run.run(family, lr, budget, seed0)?;
+                    m.tuning.push((family, lr, sr.record.final_val_acc));
+                    trials.push((lr, sr));
+                }
+            }
+            let winner = best_of(&trials);
+            match extend_grid(&lrs, winner) {
+                Some(next) if extensions < MAX_GRID_EXTENSIONS => {
+                    note(
+                        cfg.verbosity,
+                        &format!(
+                            "{}: {} wins at the grid's edge ({winner}): trying {next} too",
+                            r.name,
+                            family.name()
+                        ),
+                    );
+                    lrs.push(next);
+                    lrs.sort_by(f64::total_cmp);
+                    extensions += 1;
+                }
+                _ => break winner,
+            }
+        };
         note(
             cfg.verbosity,
             &format!("{}: {} tuned: lr {winner}", r.name, family.name()),

@@ -207,8 +207,12 @@ impl StudyReport {
     pub fn score(cfg: &StudyConfig, m: Measurements, wall_seconds: f64) -> Self {
         let r = &cfg.regime;
         let t = &cfg.template;
-        let grid_lo = cfg.grid.iter().copied().fold(f64::INFINITY, f64::min);
-        let grid_hi = cfg.grid.iter().copied().fold(0.0, f64::max);
+        let tried = |f: Family| m.tuning.iter().filter(move |t| t.0 == f).map(|t| t.1);
+        let on_edge = |f: Family, lr: f64| {
+            let lo = tried(f).fold(f64::INFINITY, f64::min);
+            let hi = tried(f).fold(0.0, f64::max);
+            lo < hi && (lr == lo || lr == hi)
+        };
         let mut rep = Self {
             regime: r.clone(),
             setup: format!(
@@ -246,7 +250,7 @@ impl StudyReport {
                 .map(|&(family, lr)| Winner {
                     family,
                     lr,
-                    on_grid_edge: lr == grid_lo || lr == grid_hi,
+                    on_grid_edge: on_edge(family, lr),
                 })
                 .collect(),
             ranges: m.ranges,
@@ -524,32 +528,32 @@ impl StudyReport {
         }
         let _ = writeln!(
             s,
-            "\nTuning on seed 0 (final validation accuracy %, winner in bold):\n"
+            "\nTuning on seed 0 (final validation accuracy %, winner in bold; points beyond the grid were added by the edge rule):\n"
         );
+        let mut lrs: Vec<f64> = self.tuning.iter().map(|t| t.lr).collect();
+        lrs.sort_by(f64::total_cmp);
+        lrs.dedup();
         let _ = writeln!(
             s,
             "| family | budget | {} |",
-            self.grid
-                .iter()
-                .map(|g| format!("{g}"))
+            lrs.iter()
+                .map(|g| format!("{g:.4}"))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
-        let _ = writeln!(s, "|---|---|{}", "---|".repeat(self.grid.len()));
+        let _ = writeln!(s, "|---|---|{}", "---|".repeat(lrs.len()));
         for w in &self.winners {
             let trials: Vec<&Trial> = self
                 .tuning
                 .iter()
                 .filter(|t| t.family == w.family)
                 .collect();
-            let cells: Vec<String> = trials
+            let cells: Vec<String> = lrs
                 .iter()
-                .map(|t| {
-                    if t.lr == w.lr {
-                        format!("**{}**", pct(t.val_acc))
-                    } else {
-                        pct(t.val_acc)
-                    }
+                .map(|&lr| match trials.iter().find(|t| t.lr == lr) {
+                    Some(t) if t.lr == w.lr => format!("**{}**", pct(t.val_acc)),
+                    Some(t) => pct(t.val_acc),
+                    None => String::new(),
                 })
                 .collect();
             let _ = writeln!(
