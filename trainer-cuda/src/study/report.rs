@@ -640,12 +640,15 @@ impl StudyReport {
                         }?;
                         Some(Series {
                             name: f.name().into(),
+                            // A budget-aware run is exactly this budget (its last
+                            // evaluation may fall a rounded step past it); the constant
+                            // lr's curve is cut at the budget.
                             points: run
                                 .record
                                 .curve
                                 .iter()
                                 .copied()
-                                .filter(|(e, _)| *e <= budget + 1e-9)
+                                .filter(|(e, _)| f.budget_aware() || *e <= budget + 1e-9)
                                 .collect(),
                             ..Series::default()
                         })
@@ -703,7 +706,12 @@ impl StudyReport {
         )?;
         self.budget_chart()
             .save_svg(&dir.join("accuracy-vs-budget.svg"))?;
-        save_stacked_svg(&self.curve_charts(), &dir.join("val-curves.svg"))?;
+        let curves: Vec<Chart> = self
+            .curve_charts()
+            .into_iter()
+            .filter(|c| c.series.iter().any(|x| !x.points.is_empty()))
+            .collect();
+        save_stacked_svg(&curves, &dir.join("val-curves.svg"))?;
         if let Some(c) = self.range_chart() {
             c.save_svg(&dir.join("find-lr.svg"))?;
         }

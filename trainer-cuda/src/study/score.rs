@@ -89,7 +89,9 @@ impl Spread {
                 fmt(x)
             }
         };
-        if self.min == self.max {
+        if self.median.is_nan() {
+            "–".to_string()
+        } else if self.min == self.max {
             f(self.median)
         } else {
             format!("{} [{}–{}]", f(self.median), f(self.min), f(self.max))
@@ -149,6 +151,8 @@ mod tests {
         assert_eq!((s.median, s.min, s.max), (2.0, 1.0, f64::INFINITY));
         assert_eq!(s.show(show_epochs), "2 [1–∞]");
         assert_eq!(Spread::of(&[0.5, 0.5]).show(show_epochs), "0.5");
+        // No value (e.g. a constant-lr curve not yet evaluated at a short budget).
+        assert_eq!(Spread::of(&[f64::NAN]).show(show_epochs), "–");
     }
 
     #[test]
