@@ -32,7 +32,9 @@
 //! 5. **Targets.** (a) the median over seeds of the tuned constant lr's final validation
 //!    accuracy at the longest budget; (b) the best median final validation accuracy of
 //!    the budget-aware baselines (step, cosine, linear) at the longest budget; (c) (a)
-//!    lowered by `looser_by`.
+//!    lowered by `looser_by`. For an even number of seeds the target's median is the
+//!    lower middle value ([`score::lower_median`]), so that the reference reaches its own
+//!    target on at least half of the seeds.
 //! 6. **Score.** Per family and seed, epochs to target: the smallest budget whose final
 //!    validation accuracy reaches it (budget-aware) or the first evaluation at or above
 //!    it (constant); a miss is infinity. The median over seeds is the score, with min and

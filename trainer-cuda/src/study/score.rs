@@ -59,6 +59,25 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The lower median: the middle value, or the lower of the two middle values for an even
+/// count, so that at least half of the values are at or above it. The targets use it:
+/// with two seeds, the mean of the two would be missed by one seed of the very
+/// reference that sets it. NaN for no values.
+///
+/// ```
+/// use trainer_cuda::study::score::lower_median;
+/// assert_eq!(lower_median(&[0.97, 0.96]), 0.96);
+/// assert_eq!(lower_median(&[0.97, 0.95, 0.96]), 0.96);
+/// assert!(lower_median(&[]).is_nan());
+/// ```
+pub fn lower_median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
 /// A median with the smallest and largest value.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Spread {
