@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use trainer_cuda::data::{resolve_data_dir, DatasetName};
 use trainer_cuda::nn::{Backend, DeviceKind};
-use trainer_cuda::study::{Regime, StudyConfig, DEFAULT_GRID};
+use trainer_cuda::study::{Regime, Setup, StudyConfig, DEFAULT_GRID};
 use trainer_cuda::train::progress::Verbosity;
 use trainer_cuda::train::range_test::trainer_range_config;
-use trainer_cuda::train::{
-    ModelName, OptimizerName, PresetName, RunConfig, ScheduleKind, ScheduleSpec,
-};
+use trainer_cuda::train::{ModelName, OptimizerName, PresetName};
 
 /// Set to `1` (or `true`) for the quick mode: a CI-sized study on real data (< 3 minutes).
 pub const QUICK_ENV: &str = "ONECYCLE_BENCH_QUICK";
@@ -96,28 +94,14 @@ pub fn select(all: Vec<Regime>) -> Result<Vec<Regime>> {
 /// (100 steps in the quick mode).
 #[must_use]
 pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
-    let template = RunConfig {
-        dataset: regime.dataset,
+    let setup = Setup {
         model: ModelName::MnistCnn,
         optimizer: OptimizerName::Sgd,
         weight_decay: 1e-4,
         // The quick mode's 1,024 images make 32 steps an epoch at batch 32 (8 at 128,
         // too few for a 1cycle at half an epoch).
         batch_size: if quick { 32 } else { 128 },
-        epochs: 1.0,
-        seed: 0,
-        schedule: ScheduleSpec {
-            kind: ScheduleKind::Onecycle,
-            lr: 1.0,
-            total_steps: 0,
-            preset: PresetName::Pytorch,
-            three_phase: false,
-            fixed_momentum: OptimizerName::Sgd.default_momentum(),
-        },
-        evals_per_epoch: 1,
-        val_size: regime.val_size,
-        train_limit: regime.train_limit,
-        test_limit: regime.test_limit,
+        preset: PresetName::Pytorch,
     };
     let mut range = trainer_range_config();
     if quick {
@@ -126,7 +110,7 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
     StudyConfig {
         out: out.join(&regime.name),
         regime,
-        template,
+        setup,
         grid: if quick {
             vec![3e-2, 0.3]
         } else {

@@ -3,15 +3,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use onecycle_core::Preset;
 
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
-use crate::study::{run_study, Regime, StudyConfig, DEFAULT_GRID};
-use crate::train::config::RunConfig;
-use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+use crate::study::{run_study, Regime, Setup, StudyConfig, DEFAULT_GRID};
 
 /// Arguments of `onecycle compare`.
 #[derive(Args, Debug, Clone)]
@@ -82,30 +80,16 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         budgets,
         seeds: args.seeds,
     };
-    let template = RunConfig {
-        dataset: c.dataset,
+    let setup = Setup {
         model: c.model,
         optimizer: c.optimizer,
         weight_decay: c.weight_decay,
         batch_size: c.batch_size,
-        epochs: 1.0,
-        seed: 0,
-        schedule: ScheduleSpec {
-            kind: ScheduleKind::Onecycle,
-            lr: 1.0,
-            total_steps: 0,
-            preset: args.preset.into(),
-            three_phase: false,
-            fixed_momentum: c.optimizer.default_momentum(),
-        },
-        evals_per_epoch: 1,
-        val_size: args.val_size,
-        train_limit,
-        test_limit: c.test_limit,
+        preset: args.preset.into(),
     };
     let mut study = StudyConfig {
         regime,
-        template,
+        setup,
         grid: args.grid.clone(),
         looser_by: args.looser_by_points / 100.0,
         device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
@@ -116,17 +100,6 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     // Every option is checked before the data set is loaded.
     study.validate()?;
     let data = c.load_data()?;
-    if study.template.steps_per_epoch(data.train.len()) == 0 {
-        bail!(
-            "--batch-size {} is larger than the {} training images: lower it",
-            c.batch_size,
-            study.template.train_images(data.train.len())
-        );
-    }
-    study
-        .template
-        .partitions(&data)
-        .map_err(|e| anyhow::anyhow!(e))?;
     let (_, device) = c.build(&data)?;
     study.device = device;
     let report = run_study(&study, &data)?;

@@ -54,11 +54,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{DatasetName, Split};
 use crate::nn::{build_network, DeviceKind, Network};
-use crate::train::config::RunConfig;
+use crate::train::config::{ModelName, OptimizerName, RunConfig};
 use crate::train::progress::{note, Verbosity};
 use crate::train::range_test::range_test;
 use crate::train::run::{train, RunControl, RunEnd};
-use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
 
 pub use report::StudyReport;
 use store::{device_name, train_command, RangeRecord, RunRecord, RunStore};
@@ -263,14 +263,28 @@ impl Regime {
     }
 }
 
+/// What every run of a study shares, whatever its family, budget and seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Setup {
+    /// Model.
+    pub model: ModelName,
+    /// Optimiser (its momentum, or β1, is fixed for the baselines and cycled by 1cycle).
+    pub optimizer: OptimizerName,
+    /// Weight decay.
+    pub weight_decay: f32,
+    /// Images per step.
+    pub batch_size: usize,
+    /// 1cycle conventions and defaults.
+    pub preset: PresetName,
+}
+
 /// Everything a study needs besides the data.
 #[derive(Clone, Debug)]
 pub struct StudyConfig {
     /// The regime.
     pub regime: Regime,
-    /// Model, optimiser, weight decay, batch size and 1cycle preset of every run
-    /// (its schedule, budget, seed and data fields are set per run).
-    pub template: RunConfig,
+    /// Model, optimiser, weight decay, batch size and 1cycle preset of every run.
+    pub setup: Setup,
     /// The lr grid every tuned family picks from.
     pub grid: Vec<f64>,
     /// Target (c) is target (a) minus this (accuracy fraction, e.g. 0.005).
@@ -307,7 +321,43 @@ impl StudyConfig {
         Ok(())
     }
 
-    /// The config of one run of `family` at `lr` for `budget` epochs on `seed`.
+    /// The config of one run of `family` at `lr` for `budget` epochs on `seed`, before its
+    /// step count is known (`schedule.total_steps` is 0).
+    fn plan(&self, family: Family, lr: f64, budget: f64, seed: u64) -> RunConfig {
+        let (kind, three_phase) = family.schedule();
+        let (r, s) = (&self.regime, &self.setup);
+        RunConfig {
+            dataset: r.dataset,
+            model: s.model,
+            optimizer: s.optimizer,
+            weight_decay: s.weight_decay,
+            batch_size: s.batch_size,
+            epochs: budget,
+            seed,
+            schedule: ScheduleSpec {
+                kind,
+                lr,
+                total_steps: 0,
+                preset: s.preset,
+                three_phase,
+                fixed_momentum: s.optimizer.default_momentum(),
+            },
+            evals_per_epoch: if family.budget_aware() {
+                BUDGETED_EVALS_PER_EPOCH
+            } else {
+                CONSTANT_EVALS_PER_EPOCH
+            },
+            val_size: r.val_size,
+            train_limit: r.train_limit,
+            test_limit: r.test_limit,
+        }
+    }
+
+    /// The config of one run of `family` at `lr` for `budget` epochs on `seed`, for a
+    /// training split of `available` images.
+    ///
+    /// # Errors
+    /// A budget that rounds to no step.
     pub fn run_config(
         &self,
         family: Family,
@@ -316,27 +366,7 @@ impl StudyConfig {
         seed: u64,
         available: usize,
     ) -> Result<RunConfig> {
-        let (kind, three_phase) = family.schedule();
-        let mut cfg = self.template.clone();
-        cfg.dataset = self.regime.dataset;
-        cfg.train_limit = self.regime.train_limit;
-        cfg.val_size = self.regime.val_size;
-        cfg.test_limit = self.regime.test_limit;
-        cfg.epochs = budget;
-        cfg.seed = seed;
-        cfg.evals_per_epoch = if family.budget_aware() {
-            BUDGETED_EVALS_PER_EPOCH
-        } else {
-            CONSTANT_EVALS_PER_EPOCH
-        };
-        cfg.schedule = ScheduleSpec {
-            kind,
-            lr,
-            total_steps: 0,
-            preset: self.template.schedule.preset,
-            three_phase,
-            fixed_momentum: self.template.optimizer.default_momentum(),
-        };
+        let mut cfg = self.plan(family, lr, budget, seed);
         cfg.schedule.total_steps = cfg
             .total_steps(available)
             .map_err(|e| anyhow::anyhow!("{}: budget {budget}: {e}", self.regime.name))?;
@@ -392,7 +422,7 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     fn new_net(&self, seed: u64) -> Result<Box<dyn Network>> {
-        let t = &self.cfg.template;
+        let t = &self.cfg.setup;
         build_network(
             t.model.into(),
             t.optimizer.kind(t.weight_decay),
@@ -541,15 +571,18 @@ fn best_of(trials: &[(f64, StudyRun)]) -> f64 {
 /// An invalid config, data or network failures, an unwritable output directory.
 pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     cfg.validate()?;
-    if cfg.template.dataset != cfg.regime.dataset {
+    // The data must hold a batch and the validation slice, and every family's schedule
+    // must fit the shortest budget, before anything trains.
+    let shortest = cfg.regime.budgets[0];
+    let probe = cfg.plan(Family::Constant, 1.0, shortest, 0);
+    if probe.steps_per_epoch(data.train.len()) == 0 {
         bail!(
-            "internal: the template is for {} but the regime for {}",
-            cfg.template.dataset,
-            cfg.regime.dataset
+            "--batch-size {} is larger than the {} training images: lower it",
+            probe.batch_size,
+            probe.train_images(data.train.len())
         );
     }
-    // Every family's schedule must fit the shortest budget before anything trains.
-    let shortest = cfg.regime.budgets[0];
+    probe.partitions(data).map_err(|e| anyhow::anyhow!(e))?;
     for family in Family::ALL {
         let rc = cfg.run_config(family, 1.0, shortest, 0, data.train.len())?;
         rc.schedule.build().map_err(|e| {

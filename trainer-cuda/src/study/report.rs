@@ -207,7 +207,7 @@ impl StudyReport {
     /// Scores the measurements of a study.
     pub fn score(cfg: &StudyConfig, m: Measurements, wall_seconds: f64) -> Self {
         let r = &cfg.regime;
-        let t = &cfg.template;
+        let t = &cfg.setup;
         let tried = |f: Family| m.tuning.iter().filter(move |t| t.0 == f).map(|t| t.1);
         let on_edge = |f: Family, lr: f64| {
             let lo = tried(f).fold(f64::INFINITY, f64::min);
@@ -223,7 +223,7 @@ impl StudyReport {
                 t.optimizer.default_momentum(),
                 t.weight_decay,
                 t.batch_size,
-                onecycle_core::Preset::from(t.schedule.preset).name()
+                onecycle_core::Preset::from(t.preset).name()
             ),
             device: device_name(cfg.device).to_string(),
             grid: cfg.grid.clone(),
@@ -364,18 +364,18 @@ impl StudyReport {
                 per_budget,
             });
         }
-        // Speed-ups against the tuned constant lr and the fastest budget-aware baseline.
+        // Speed-ups against the tuned constant lr and the fastest budget-aware baseline,
+        // from the epochs to target just scored.
         let mut speedups = Vec::new();
-        for tg in &targets {
-            let median_of = |f: Family| {
-                Spread::of(
-                    &seeds
-                        .iter()
-                        .map(|&s| rep.epochs_to(f, s, tg.acc))
-                        .collect::<Vec<_>>(),
-                )
-                .median
+        for (t, tg) in targets.iter().enumerate() {
+            let score = |f: Family| {
+                rep.scores
+                    .iter()
+                    .find(|x| x.family == f)
+                    .map(|x| &x.epochs_to_target[t])
             };
+            let median_of = |f: Family| score(f).map_or(f64::NAN, |x| x.spread.median);
+            let per_seed_of = |f: Family| score(f).map_or(&[][..], |x| x.per_seed.as_slice());
             let fastest = Family::BASELINES
                 .iter()
                 .copied()
@@ -386,14 +386,10 @@ impl StudyReport {
                     (Family::Constant, "best constant"),
                     (fastest, "fastest budget-aware"),
                 ] {
-                    let per_seed: Vec<f64> = seeds
+                    let per_seed: Vec<f64> = per_seed_of(against)
                         .iter()
-                        .map(|&s| {
-                            ratio(
-                                rep.epochs_to(against, s, tg.acc),
-                                rep.epochs_to(oc, s, tg.acc),
-                            )
-                        })
+                        .zip(per_seed_of(oc))
+                        .map(|(b, o)| ratio(*b, *o))
                         .collect();
                     let finite: Vec<f64> =
                         per_seed.iter().copied().filter(|x| !x.is_nan()).collect();
@@ -746,7 +742,7 @@ mod tests {
     use crate::train::config::{ModelName, OptimizerName, RunConfig};
     use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
 
-    fn template() -> RunConfig {
+    fn run_config() -> RunConfig {
         RunConfig {
             dataset: crate::data::DatasetName::Mnist,
             model: ModelName::MnistCnn,
@@ -777,7 +773,7 @@ mod tests {
             budget,
             seed,
             record: RunRecord {
-                config: template(),
+                config: run_config(),
                 device: "cpu".into(),
                 steps: 1,
                 final_val_acc: acc,
@@ -806,7 +802,13 @@ mod tests {
         };
         let cfg = StudyConfig {
             regime,
-            template: template(),
+            setup: crate::study::Setup {
+                model: ModelName::MnistCnn,
+                optimizer: OptimizerName::Sgd,
+                weight_decay: 0.0,
+                batch_size: 1,
+                preset: PresetName::Pytorch,
+            },
             grid: vec![0.1, 0.3],
             looser_by: 0.015,
             device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),

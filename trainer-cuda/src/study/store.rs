@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -136,8 +136,7 @@ impl RunStore {
     /// # Errors
     /// An unwritable directory.
     pub fn put<T: Serialize>(&self, kind: &str, key: &str, value: &T) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        // `write_atomic` creates the directory.
         write_atomic(
             &self.path(kind, key),
             serde_json::to_string_pretty(value)?.as_bytes(),
@@ -203,8 +202,8 @@ mod tests {
 
     #[test]
     fn a_stored_value_is_found_again_and_a_different_key_is_not() {
-        let dir = std::env::temp_dir().join(format!("onecycle-store-{}", std::process::id()));
-        let store = RunStore::new(&dir);
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
         let k1 = RunStore::key("run", &("a", 1)).unwrap();
         let k2 = RunStore::key("run", &("a", 2)).unwrap();
         assert_ne!(k1, k2);
@@ -225,6 +224,5 @@ mod tests {
         // A file that does not parse counts as missing.
         std::fs::write(store.dir().join(format!("run-{k2}.json")), "{half").unwrap();
         assert_eq!(store.get::<u32>("run", &k2), None);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

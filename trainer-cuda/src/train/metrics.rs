@@ -143,40 +143,11 @@ impl Metrics {
     pub fn final_acc(&self) -> f64 {
         self.evals.last().map_or(0.0, |e| e.acc)
     }
-
-    /// The first evaluation reaching `target` accuracy.
-    pub fn first_at_or_above(&self, target: f64) -> Option<&EvalRecord> {
-        self.evals.iter().find(|e| e.acc >= target)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn eval(step: u32, acc: f64, secs: f64) -> EvalRecord {
-        EvalRecord {
-            step,
-            epoch: 0.0,
-            train_loss: 1.0,
-            loss: 1.0,
-            acc,
-            train_seconds: secs,
-            img_per_s: 1.0,
-        }
-    }
-
-    #[test]
-    fn first_hit_is_the_first_eval_at_or_above_the_target() {
-        let m = Metrics {
-            evals: vec![eval(10, 0.5, 1.0), eval(20, 0.97, 2.0), eval(30, 0.99, 3.0)],
-            ..Metrics::default()
-        };
-        let hit = |t| m.first_at_or_above(t).map(|e| (e.step, e.train_seconds));
-        assert_eq!(hit(0.97), Some((20, 2.0)));
-        assert_eq!(hit(0.98), Some((30, 3.0)));
-        assert_eq!(hit(0.995), None);
-    }
 
     #[test]
     fn csv_rows_round_trip_the_numbers() {
