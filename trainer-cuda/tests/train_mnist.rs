@@ -78,6 +78,18 @@ fn onecycle_on_an_mnist_slice_learns() {
         "accuracy {acc} after one pass over 3000 images (before: {})",
         before.accuracy()
     );
+    // Without a validation slice the run's test score is that of its final weights.
+    let test = data.test.head(cfg.test_limit);
+    let again = net
+        .evaluate(
+            &test.images,
+            &test.labels,
+            trainer_cuda::train::run::EVAL_BATCH,
+        )
+        .unwrap();
+    let final_test = res.metrics.final_test.unwrap();
+    assert_eq!(final_test.acc, again.accuracy());
+    assert_eq!(final_test.loss, f64::from(again.loss));
 }
 
 #[test]

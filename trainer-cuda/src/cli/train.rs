@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use onecycle_core::Preset;
 
@@ -97,7 +97,6 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         resume_args.seed = cfg.seed;
         resume_args.train_limit = cfg.train_limit;
         resume_args.test_limit = cfg.test_limit;
-        resume_args.batch_size = cfg.batch_size;
         let (mut net, _) = resume_args.build(&data)?;
         dir.load_weights(&state, net.as_mut())?;
         note(
@@ -173,8 +172,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                     verbosity,
                 )?;
                 let v = valley(&outcome)?;
-                std::fs::create_dir_all(&dir.path)
-                    .with_context(|| format!("cannot create {}", dir.path.display()))?;
+                // `write_atomic` creates the run directory.
                 crate::atomic::write_atomic(
                     &dir.path.join("find-lr.csv"),
                     outcome.csv().as_bytes(),

@@ -12,7 +12,7 @@ use crate::atomic::write_atomic;
 use crate::data::Split;
 use crate::nn::Network;
 use crate::train::config::RunConfig;
-use crate::train::metrics::{EvalRecord, Metrics, StepRecord, TestScore};
+use crate::train::metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
 use crate::train::progress::{Bar, Verbosity};
 use crate::train::schedule::TrainSchedule;
 
@@ -322,12 +322,21 @@ pub fn train(
             ));
         }
         if epoch + 1 == epochs {
-            let r = net
-                .evaluate(&parts.test.images, &parts.test.labels, EVAL_BATCH)
-                .map_err(|e| anyhow::anyhow!("test evaluation: {e}"))?;
-            metrics.final_test = Some(TestScore {
-                acc: r.accuracy(),
-                loss: f64::from(r.loss),
+            metrics.final_test = Some(match (parts.eval_split, metrics.evals.last()) {
+                // The run's last evaluation was on the test split, with these weights.
+                (EvalSplit::Test, Some(e)) => TestScore {
+                    acc: e.acc,
+                    loss: e.loss,
+                },
+                _ => {
+                    let r = net
+                        .evaluate(&parts.test.images, &parts.test.labels, EVAL_BATCH)
+                        .map_err(|e| anyhow::anyhow!("test evaluation: {e}"))?;
+                    TestScore {
+                        acc: r.accuracy(),
+                        loss: f64::from(r.loss),
+                    }
+                }
             });
         }
         if let Some(dir) = control.dir {
