@@ -12,7 +12,7 @@ use crate::cli::schedule::parse_preset;
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::progress::note;
 use crate::train::range_test::{range_test, valley};
-use crate::train::run::{train, RunControl, RunDir, RunEnd};
+use crate::train::run::{train, ResumeFrom, RunControl, RunDir, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
 /// Arguments of `onecycle train`.
@@ -44,9 +44,15 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint (its run.json
-    /// decides everything else).
+    /// decides everything else). Every file read is first checked against the SHA-256
+    /// recorded when it was written; a checkpoint that fails the check stops the resume.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// With --resume: when the latest checkpoint is missing, unreadable, changed or
+    /// truncated, continue after the newest checkpoint that verifies instead of stopping
+    /// (its metrics too: later epochs are trained again and their files rewritten).
+    #[arg(long, requires = "resume")]
+    pub resume_from_verified: bool,
     /// Stop after this many epochs in total, as if interrupted (resume later).
     #[arg(long, hide = true)]
     pub stop_after_epoch: Option<u32>,
@@ -74,7 +80,6 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                 path: resume.clone(),
             };
             let cfg = dir.read_config()?;
-            let state = dir.latest_state()?;
             if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
                 bail!(
                     "{} holds a {:?} run on {}: pass the same --model and --dataset to resume it",
@@ -83,12 +88,19 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                     cfg.dataset
                 );
             }
-            Some((dir, cfg, state))
+            // Verified (every file against its recorded SHA-256) before anything is trained.
+            let from = if args.resume_from_verified {
+                ResumeFrom::NewestVerified
+            } else {
+                ResumeFrom::Latest
+            };
+            let point = dir.resume_point(from)?;
+            Some((dir, cfg, point))
         }
         None => None,
     };
     let data = args.common.load_data()?;
-    let (mut net, dir, cfg, start) = if let Some((dir, cfg, state)) = resumed {
+    let (mut net, dir, cfg, start) = if let Some((dir, cfg, point)) = resumed {
         // The network was built from the command line's optimiser; the run's own
         // optimiser and seed must match for the checkpoint to load.
         let mut resume_args = args.common.clone();
@@ -98,7 +110,14 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         resume_args.train_limit = cfg.train_limit;
         resume_args.test_limit = cfg.test_limit;
         let (mut net, _) = resume_args.build(&data)?;
-        dir.load_weights(&state, net.as_mut())?;
+        point.load_into(net.as_mut())?;
+        for s in &point.skipped {
+            note(
+                verbosity,
+                &format!("--resume-from-verified: passing over: {s}"),
+            );
+        }
+        let state = point.state;
         note(
             verbosity,
             &format!(

@@ -29,8 +29,8 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> NnError {
     NnError::Checkpoint(format!("{what} {}: {e}", path.display()))
 }
 
-/// Writes `snapshot` to `path` atomically (a temporary file in the same folder, then a rename).
-pub(crate) fn save(snapshot: &Snapshot, model: ModelKind, path: &Path) -> Result<(), NnError> {
+/// The safetensors bytes of `snapshot` for `model` (what [`save`] writes).
+pub(crate) fn to_bytes(snapshot: &Snapshot, model: ModelKind) -> Result<Vec<u8>, NnError> {
     let bytes: Vec<Vec<u8>> = snapshot
         .tensors
         .iter()
@@ -47,16 +47,27 @@ pub(crate) fn save(snapshot: &Snapshot, model: ModelKind, path: &Path) -> Result
         })
         .collect::<Result<Vec<_>, _>>()?;
     let meta = HashMap::from([(KEY.to_string(), meta_value(model, snapshot.optimizer_step))]);
-    let data = safetensors::tensor::serialize(views, &Some(meta))
-        .map_err(|e| NnError::Checkpoint(format!("serialising: {e:?}")))?;
+    safetensors::tensor::serialize(views, &Some(meta))
+        .map_err(|e| NnError::Checkpoint(format!("serialising: {e:?}")))
+}
+
+/// Writes `snapshot` to `path` atomically (a temporary file in the same folder, then a rename).
+pub(crate) fn save(snapshot: &Snapshot, model: ModelKind, path: &Path) -> Result<(), NnError> {
+    let data = to_bytes(snapshot, model)?;
     crate::atomic::write_atomic(path, &data).map_err(|e| io_err(path, "writing", format!("{e:#}")))
 }
 
 /// Reads a checkpoint written by [`save`] for `model`.
 pub(crate) fn load(path: &Path, model: ModelKind) -> Result<Snapshot, NnError> {
     let data = std::fs::read(path).map_err(|e| io_err(path, "reading", e))?;
+    from_bytes(&data, path, model)
+}
+
+/// Parses the bytes of a checkpoint written by [`save`] for `model`; `path` only names
+/// it in errors.
+pub(crate) fn from_bytes(data: &[u8], path: &Path, model: ModelKind) -> Result<Snapshot, NnError> {
     let (_, meta) =
-        SafeTensors::read_metadata(&data).map_err(|e| io_err(path, "parsing", format!("{e:?}")))?;
+        SafeTensors::read_metadata(data).map_err(|e| io_err(path, "parsing", format!("{e:?}")))?;
     let meta = meta.metadata().clone().unwrap_or_default();
     let value = meta.get(KEY).map_or("", String::as_str);
     let found = meta_field(value, "model").unwrap_or("<none>");
@@ -70,7 +81,7 @@ pub(crate) fn load(path: &Path, model: ModelKind) -> Result<Snapshot, NnError> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io_err(path, "reading the optimiser step of", "missing or invalid"))?;
     let st =
-        SafeTensors::deserialize(&data).map_err(|e| io_err(path, "parsing", format!("{e:?}")))?;
+        SafeTensors::deserialize(data).map_err(|e| io_err(path, "parsing", format!("{e:?}")))?;
     let mut tensors = Vec::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {

@@ -270,6 +270,17 @@ pub trait Network {
     /// # Errors
     /// [`NnError::Checkpoint`] on I/O failure, another model's file, or mismatched tensors.
     fn load(&mut self, path: &Path) -> Result<(), NnError>;
+    /// The bytes [`Network::save`] would write (so that a caller can hash what it writes).
+    ///
+    /// # Errors
+    /// [`NnError::Checkpoint`] when serialising fails.
+    fn checkpoint_bytes(&self) -> Result<Vec<u8>, NnError>;
+    /// Loads checkpoint bytes as [`Network::load`] loads a file (for bytes already read and
+    /// verified); `origin` only names them in errors.
+    ///
+    /// # Errors
+    /// As [`Network::load`], less the I/O.
+    fn load_bytes(&mut self, bytes: &[u8], origin: &Path) -> Result<(), NnError>;
     /// Number of trainable parameters.
     fn num_params(&self) -> usize;
     /// One line for logs: model, parameter count, layer backend.

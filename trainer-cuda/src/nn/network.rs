@@ -326,6 +326,15 @@ impl<D: NnDevice> Network for Net<D> {
         self.restore(&snap)
     }
 
+    fn checkpoint_bytes(&self) -> Result<Vec<u8>, NnError> {
+        super::checkpoint::to_bytes(&self.snapshot(), self.kind)
+    }
+
+    fn load_bytes(&mut self, bytes: &[u8], origin: &Path) -> Result<(), NnError> {
+        let snap = super::checkpoint::from_bytes(bytes, origin, self.kind)?;
+        self.restore(&snap)
+    }
+
     fn num_params(&self) -> usize {
         self.params.iter().map(|p| p.shape().0).sum()
     }

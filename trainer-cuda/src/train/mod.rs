@@ -13,5 +13,8 @@ pub mod schedule;
 pub use config::{DeviceName, MaxLr, ModelName, OptimizerName, RunConfig};
 pub use metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
 pub use range_test::{range_test, RangeTestOutcome};
-pub use run::{load_latest, train, CheckpointState, RunControl, RunDir, RunEnd, RunResult};
+pub use run::{
+    load_checkpoint, load_latest, train, CheckpointEntry, CheckpointManifest, CheckpointState,
+    ResumeFrom, ResumePoint, RunControl, RunDir, RunEnd, RunResult, MANIFEST_FORMAT,
+};
 pub use schedule::{PresetName, ScheduleKind, ScheduleSpec, TrainSchedule};
