@@ -55,30 +55,31 @@ impl Anneal {
     /// and `end` inclusive.
     #[must_use]
     pub(crate) fn interpolate<F: Float>(self, start: F, end: F, done: F, rest: F) -> F {
-        let half = F::ONE / F::TWO;
-        let value = match self {
+        if done <= rest {
+            self.toward(start, end, done)
+        } else {
+            self.toward(end, start, rest)
+        }
+    }
+
+    /// The value a fraction `u` (at most about ½) of the way from `near` to
+    /// `far`, measured from the nearer end so that every term is well
+    /// conditioned: `near + (far − near)·sin²(π·u/2)` (cos) or
+    /// `near + (far − near)·u` (linear), clamped between the two.
+    #[inline]
+    #[must_use]
+    pub(crate) fn toward<F: Float>(self, near: F, far: F, u: F) -> F {
+        let w = match self {
             Self::Cos => {
-                if done <= rest {
-                    let s = (F::PI * half * done).sin_small();
-                    start + (end - start) * (s * s)
-                } else {
-                    let s = (F::PI * half * rest).sin_small();
-                    end + (start - end) * (s * s)
-                }
+                let s = (F::PI / F::TWO * u).sin_small();
+                s * s
             }
-            Self::Linear => {
-                if done <= rest {
-                    start + (end - start) * done
-                } else {
-                    end + (start - end) * rest
-                }
-            }
+            Self::Linear => u,
         };
-        clamp_between(value, start, end)
+        clamp_between(near + (far - near) * w, near, far)
     }
 }
 
-/// Clamps `v` into the closed interval spanned by `a` and `b` (in either order).
 pub(crate) fn clamp_between<F: Float>(v: F, a: F, b: F) -> F {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     if v < lo {

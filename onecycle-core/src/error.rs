@@ -51,7 +51,9 @@ pub enum ConfigError {
         /// The rejected value.
         value: f64,
     },
-    /// `pct_final` of a three-phase schedule is NaN or outside (`pct_start`, 1).
+    /// `pct_final` of a three-phase schedule is NaN, infinite or not above
+    /// `pct_start`, or (fastai, optax) not below 1. Under PyTorch's convention
+    /// it may pass 1 slightly; the phase check decides ([`EmptyPhase`](Self::EmptyPhase)).
     InvalidPctFinal {
         /// The configured `pct_start`.
         pct_start: f64,
@@ -60,10 +62,14 @@ pub enum ConfigError {
         /// The convention of the configuration, used to word the fix.
         convention: Convention,
     },
-    /// A phase would contain no steps (its length is zero or negative).
+    /// A phase would be empty in the configuration's [`Convention`]: its length,
+    /// computed in that peer's own arithmetic, is zero or negative (where the
+    /// peer would divide by zero or run a phase backwards).
     EmptyPhase {
         /// The phase, counted from 1.
         phase: u8,
+        /// How many phases the schedule has (2 or 3).
+        phases: u8,
         /// Its length in steps (zero or negative).
         length: f64,
         /// `total_steps` of the configuration.
@@ -147,10 +153,10 @@ impl fmt::Display for ConfigError {
                 "pct_start = {value} is not inside (0, 1): it is the fraction of steps spent warming up, usually 0.25 or 0.3"
             ),
             Self::InvalidPctFinal { pct_start, pct_final, convention } => {
-                if matches!(convention, Convention::PyTorch) && pct_final >= 1.0 {
+                if matches!(convention, Convention::PyTorch) {
                     write!(
                         f,
-                        "pct_final = {pct_final} is not below 1: PyTorch's three-phase schedule ends its second phase at 2·pct_start, so three-phase needs 2·pct_start < 1; lower pct_start (now {pct_start}) below 0.5 or use two phases"
+                        "pct_final = {pct_final} is not a finite number above pct_start = {pct_start}: it is where the third phase starts (PyTorch's three_phase=True uses pct_final = 2·pct_start)"
                     )
                 } else {
                     write!(
@@ -159,21 +165,30 @@ impl fmt::Display for ConfigError {
                     )
                 }
             }
-            Self::EmptyPhase { phase, length, total_steps, convention } => {
+            Self::EmptyPhase { phase, phases, length, total_steps, convention } => {
                 write!(
                     f,
-                    "phase {phase} of the {} schedule would be empty ({length} steps long with total_steps = {total_steps}): ",
+                    "phase {phase} of {phases} of the {} schedule would be empty ({length} steps long with total_steps = {total_steps}): ",
                     convention_name(convention)
                 )?;
-                match convention {
-                    Convention::PyTorch => f.write_str(
-                        "PyTorch ends phase 1 at pct_start·total_steps − 1, so pct_start·total_steps must exceed 1 (and the phases of a three-phase schedule must each span more than one step); raise total_steps or pct_start",
+                match (convention, phase, phases) {
+                    (Convention::PyTorch, 1, _) => f.write_str(
+                        "PyTorch ends phase 1 at pct_start·total_steps − 1, so pct_start·total_steps must exceed 1; raise total_steps or pct_start",
                     ),
-                    Convention::Optax => f.write_str(
-                        "optax puts the boundaries at floor(pct·total_steps), so each must fall on a different step ≥ 1; raise total_steps or move pct_start/pct_final apart",
+                    (Convention::PyTorch, 2, 3) => f.write_str(
+                        "PyTorch's phase 2 runs from pct_start·total_steps − 1 to pct_final·total_steps − 2, so (pct_final − pct_start)·total_steps must exceed 1 (with three_phase=True: pct_start·total_steps > 1); raise total_steps or move pct_final up",
                     ),
-                    Convention::Fastai => f.write_str(
-                        "the phase fractions are too close for the float type; move pct_start/pct_final apart",
+                    (Convention::PyTorch, 3, _) => f.write_str(
+                        "PyTorch's last phase runs from pct_final·total_steps − 2 to total_steps − 1, so pct_final·total_steps must stay below total_steps + 1 (with three_phase=True: pct_start < (total_steps + 1)/(2·total_steps)); lower pct_final (or pct_start)",
+                    ),
+                    (Convention::PyTorch, _, _) => f.write_str(
+                        "PyTorch's last phase runs from pct_start·total_steps − 1 to total_steps − 1, and pct_start·total_steps rounds to total_steps; lower pct_start",
+                    ),
+                    (Convention::Optax, _, _) => f.write_str(
+                        "optax puts the boundaries at floor(pct·total_steps), so each must fall on a different step ≥ 1 and below total_steps; raise total_steps or move pct_start/pct_final apart",
+                    ),
+                    (Convention::Fastai, _, _) => f.write_str(
+                        "fastai keeps the phase fractions (pct_start, then pct_final − pct_start or 1 − pct_start, then 1 − pct_final) in float32, and this one rounds to 0; move pct_start/pct_final apart or away from 0 and 1",
                     ),
                 }
             }

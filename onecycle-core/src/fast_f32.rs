@@ -29,22 +29,29 @@
 //! # Ok::<(), onecycle_core::ConfigError>(())
 //! ```
 
-use crate::{Anneal, Convention, FinalDivOf, Float, OneCycle, Phases};
+use crate::schedule::{phase_values, Bounds};
+use crate::{Anneal, Float, MomentumRange, OneCycle, OneCycleConfig, Phases};
 
-/// One phase, precomputed: boundaries in steps, start values and the differences
-/// `end − start` (computed in `f64`, then rounded once).
+/// The largest `1 / length` kept: phases shorter than 2⁻²⁴ steps (only absurd
+/// configs have them) are scaled as if that long, which keeps every term finite.
+const MAX_INV_LEN: f64 = 16_777_216.0;
+
+/// One phase, precomputed: which steps it holds, its boundaries in steps, its
+/// start values and the differences `end − start` (computed in `f64`, then
+/// rounded once).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct FastPhase {
+    /// First step after the phase: it holds the steps `< next` that no earlier phase holds.
+    next: u32,
     /// `start = start_int + start_frac` with `start_frac ∈ [0, 1)`: step distances
     /// are integer differences plus a small fraction, exact to `f32` rounding.
     start_int: u32,
     start_frac: f32,
     end_int: u32,
     end_frac: f32,
-    /// The boundary test position (`start` and `end` rounded to `f32`).
-    end: f32,
-    len: f32,
+    /// `1 / length` (saturated at 2²⁴ for phases shorter than 2⁻²⁴ steps).
+    inv_len: f32,
     lr: (f32, f32),
     lr_delta: f32,
     mom: (f32, f32),
@@ -61,7 +68,6 @@ struct FastPhase {
 pub struct FastOneCycle {
     phases: [FastPhase; 3],
     count: u8,
-    boundary_ends_phase: bool,
     total_steps: u32,
     anneal: Anneal,
     has_momentum: bool,
@@ -83,11 +89,6 @@ fn sin_half_pi(u: f32) -> f32 {
 }
 
 #[inline]
-fn clamp_unit(x: f32) -> f32 {
-    x.clamp(0.0, 1.0)
-}
-
-#[inline]
 fn clamp_between(v: f32, a: f32, b: f32) -> f32 {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     if v < lo {
@@ -104,70 +105,58 @@ impl FastOneCycle {
     #[must_use]
     pub fn new<F: Float>(schedule: &OneCycle<F>) -> Self {
         let c = schedule.config();
-        let t = f64::from(c.total_steps);
-        let pct_start = c.pct_start.to_f64();
-        let pct_final = match c.phases {
-            Phases::Two => None,
-            Phases::Three { pct_final } => Some(pct_final.to_f64()),
+        let widened = OneCycleConfig {
+            max_lr: c.max_lr.to_f64(),
+            total_steps: c.total_steps,
+            pct_start: c.pct_start.to_f64(),
+            div_factor: c.div_factor.to_f64(),
+            final_div_factor: c.final_div_factor.to_f64(),
+            final_div_of: c.final_div_of,
+            anneal: c.anneal,
+            phases: match c.phases {
+                Phases::Two => Phases::Two,
+                Phases::Three { pct_final } => Phases::Three {
+                    pct_final: pct_final.to_f64(),
+                },
+            },
+            momentum: c.momentum.map(|m| MomentumRange {
+                base: m.base.to_f64(),
+                max: m.max.to_f64(),
+            }),
+            convention: c.convention,
         };
-        let floor_steps = |p: f64| libm::floor(p * t);
-        let (end1, end2, last) = match c.convention {
-            Convention::PyTorch => (pct_start * t - 1.0, pct_final.map(|q| q * t - 2.0), t - 1.0),
-            Convention::Fastai => (pct_start * t, pct_final.map(|q| q * t), t),
-            Convention::Optax => (floor_steps(pct_start), pct_final.map(floor_steps), t),
-        };
-        let max = c.max_lr.to_f64();
-        let initial = max / c.div_factor.to_f64();
-        let final_lr = match c.final_div_of {
-            FinalDivOf::InitialLr => initial / c.final_div_factor.to_f64(),
-            FinalDivOf::MaxLr => max / c.final_div_factor.to_f64(),
-        };
-        let (mb, mm) = c
-            .momentum
-            .map_or((0.0, 0.0), |m| (m.base.to_f64(), m.max.to_f64()));
+        // `schedule` was built, so these bounds passed its check.
+        let bounds = Bounds::of(&widened);
+        let values = phase_values(&widened);
         let split = |x: f64| {
             let i = libm::floor(x);
             (i as u32, (x - i) as f32)
         };
-        let phase = |start: f64, end: f64, lr: (f64, f64), mom: (f64, f64)| FastPhase {
-            start_int: split(start).0,
-            start_frac: split(start).1,
-            end_int: split(end).0,
-            end_frac: split(end).1,
-            end: end as f32,
-            len: (end - start) as f32,
-            lr: (lr.0 as f32, lr.1 as f32),
-            lr_delta: (lr.1 - lr.0) as f32,
-            mom: (mom.0 as f32, mom.1 as f32),
-            mom_delta: (mom.1 - mom.0) as f32,
+        let phase = |i: usize| {
+            let start = if i == 0 { 0.0 } else { bounds.ends[i - 1] };
+            let ((lr0, lr1), (m0, m1)) = values[i];
+            FastPhase {
+                next: bounds.next[i],
+                start_int: split(start).0,
+                start_frac: split(start).1,
+                end_int: split(bounds.ends[i]).0,
+                end_frac: split(bounds.ends[i]).1,
+                inv_len: (1.0 / bounds.lengths[i]).min(MAX_INV_LEN) as f32,
+                lr: (lr0 as f32, lr1 as f32),
+                lr_delta: (lr1 - lr0) as f32,
+                mom: (m0 as f32, m1 as f32),
+                mom_delta: (m1 - m0) as f32,
+            }
         };
-        let (phases, count) = match end2 {
-            None => (
-                [
-                    phase(0.0, end1, (initial, max), (mm, mb)),
-                    phase(end1, last, (max, final_lr), (mb, mm)),
-                    FastPhase::default(),
-                ],
-                2,
-            ),
-            Some(end2) => (
-                [
-                    phase(0.0, end1, (initial, max), (mm, mb)),
-                    phase(end1, end2, (max, initial), (mb, mm)),
-                    phase(end2, last, (initial, final_lr), (mm, mm)),
-                ],
-                3,
-            ),
-        };
+        let ((_, final_lr), (_, final_mom)) = values[usize::from(bounds.count) - 1];
         Self {
-            phases,
-            count,
-            boundary_ends_phase: matches!(c.convention, Convention::PyTorch),
+            phases: [phase(0), phase(1), phase(2)],
+            count: bounds.count,
             total_steps: c.total_steps,
             anneal: c.anneal,
             has_momentum: c.momentum.is_some(),
             final_lr: final_lr as f32,
-            final_mom: mm as f32,
+            final_mom: final_mom as f32,
         }
     }
 
@@ -184,45 +173,29 @@ impl FastOneCycle {
         if step >= self.total_steps {
             return (self.final_lr, self.final_mom);
         }
-        let x = step as f32;
         let last = usize::from(self.count) - 1;
         let mut p = &self.phases[last];
         for q in &self.phases[..last] {
-            let inside = if self.boundary_ends_phase {
-                x <= q.end
-            } else {
-                x < q.end
-            };
-            if inside {
+            if step < q.next {
                 p = q;
                 break;
             }
         }
-        let from_start = step.saturating_sub(p.start_int) as f32 - p.start_frac;
-        let to_end = p.end_int.saturating_sub(step) as f32 + p.end_frac;
-        let done = clamp_unit(from_start / p.len);
-        let rest = clamp_unit(to_end / p.len);
-        // The weight of the far end value, measured from the nearer end.
-        let (from_start, w) = match self.anneal {
+        // A step in the phase lies in [start, end]: neither subtraction wraps.
+        let since_start = step.wrapping_sub(p.start_int) as f32 - p.start_frac;
+        let to_end = p.end_int.wrapping_sub(step) as f32 + p.end_frac;
+        // Measured from the nearer end; only the smaller distance is scaled.
+        let near_start = since_start <= to_end;
+        let u = if near_start { since_start } else { to_end } * p.inv_len;
+        let w = match self.anneal {
             Anneal::Cos => {
-                if done <= rest {
-                    let s = sin_half_pi(done);
-                    (true, s * s)
-                } else {
-                    let s = sin_half_pi(rest);
-                    (false, s * s)
-                }
+                let s = sin_half_pi(u);
+                s * s
             }
-            Anneal::Linear => {
-                if done <= rest {
-                    (true, done)
-                } else {
-                    (false, rest)
-                }
-            }
+            Anneal::Linear => u,
         };
         let mix = |v: (f32, f32), d: f32| {
-            let r = if from_start { v.0 + d * w } else { v.1 - d * w };
+            let r = if near_start { v.0 + d * w } else { v.1 - d * w };
             clamp_between(r, v.0, v.1)
         };
         let mom = if self.has_momentum {

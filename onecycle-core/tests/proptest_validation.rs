@@ -6,6 +6,9 @@ use onecycle_core::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::peers::{verdict, Args, Verdict};
+
 /// Floats that hit every edge: anything, specials, and plausible values.
 fn wild() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -98,47 +101,23 @@ fn expected(c: &OneCycleConfig<f64>) -> Option<&'static str> {
     if c.pct_start.is_nan() || c.pct_start <= 0.0 || c.pct_start >= 1.0 {
         return Some("InvalidPctStart");
     }
-    let q = match c.phases {
-        Phases::Three { pct_final } => {
-            if pct_final.is_nan() || pct_final <= c.pct_start || pct_final >= 1.0 {
-                return Some("InvalidPctFinal");
-            }
-            Some(pct_final)
+    if let Phases::Three { pct_final: q } = c.phases {
+        // PyTorch's third phase may start past 1·T (below T + 1): its phase
+        // arithmetic decides; fastai and optax need q < 1 whatever T is.
+        let cap = c.convention == Convention::PyTorch || q < 1.0;
+        if !(q.is_finite() && q > c.pct_start && cap) {
+            return Some("InvalidPctFinal");
         }
-        Phases::Two => None,
-    };
+    }
     if let Some(m) = c.momentum {
         if !mom_ok(m.base) || !mom_ok(m.max) || m.base > m.max {
             return Some("InvalidMomentum");
         }
     }
-    // Phase boundaries per convention (table in `Convention`'s docs).
-    let t = f64::from(c.total_steps);
-    let mut ends = match c.convention {
-        Convention::PyTorch => vec![c.pct_start * t - 1.0],
-        Convention::Fastai => vec![c.pct_start * t],
-        Convention::Optax => vec![(c.pct_start * t).floor()],
-    };
-    if let Some(q) = q {
-        ends.push(match c.convention {
-            Convention::PyTorch => q * t - 2.0,
-            Convention::Fastai => q * t,
-            Convention::Optax => (q * t).floor(),
-        });
+    match verdict(c.convention, &Args::of(c)) {
+        Verdict::Sane => None,
+        Verdict::Empty(_) => Some("EmptyPhase"),
     }
-    ends.push(if c.convention == Convention::PyTorch {
-        t - 1.0
-    } else {
-        t
-    });
-    let mut start = 0.0;
-    for end in ends {
-        if end - start <= 0.0 {
-            return Some("EmptyPhase");
-        }
-        start = end;
-    }
-    None
 }
 
 fn variant(e: &ConfigError) -> &'static str {
@@ -269,7 +248,7 @@ fn each_error_names_problem_and_fix() {
                 pct_final: 0.2,
                 convention: Convention::PyTorch,
             },
-            "not inside (pct_start = 0.3, 1)",
+            "not a finite number above pct_start = 0.3",
         ),
         (
             OneCycleConfig {
@@ -277,12 +256,15 @@ fn each_error_names_problem_and_fix() {
                 phases: Phases::Three { pct_final: 1.2 },
                 ..base
             },
-            ConfigError::InvalidPctFinal {
-                pct_start: 0.6,
-                pct_final: 1.2,
+            // PyTorch's third phase would run from 1.2·T − 2 back to T − 1.
+            ConfigError::EmptyPhase {
+                phase: 3,
+                phases: 3,
+                length: -19.0,
+                total_steps: 100,
                 convention: Convention::PyTorch,
             },
-            "three-phase needs 2·pct_start < 1",
+            "pct_start < (total_steps + 1)/(2·total_steps)",
         ),
         (
             OneCycleConfig {
@@ -321,6 +303,7 @@ fn each_error_names_problem_and_fix() {
             },
             ConfigError::EmptyPhase {
                 phase: 1,
+                phases: 2,
                 length: 0.0,
                 total_steps: 10,
                 convention: Convention::PyTorch,
@@ -335,6 +318,7 @@ fn each_error_names_problem_and_fix() {
             },
             ConfigError::EmptyPhase {
                 phase: 1,
+                phases: 2,
                 length: 0.0,
                 total_steps: 3,
                 convention: Convention::Optax,

@@ -193,7 +193,10 @@ impl<F: Float> OneCycleConfig<F> {
             });
         }
         if let Phases::Three { pct_final } = self.phases {
-            if !(pct_final > self.pct_start && pct_final < F::ONE) {
+            // PyTorch's third phase ends at T − 1 and starts at q·T − 2, so
+            // q may reach a little past 1 (below 1 + 1/T): the phase check decides.
+            let below_one = pct_final < F::ONE || matches!(self.convention, Convention::PyTorch);
+            if !(pct_final > self.pct_start && pct_final.is_finite() && below_one) {
                 return Err(ConfigError::InvalidPctFinal {
                     pct_start: self.pct_start.to_f64(),
                     pct_final: pct_final.to_f64(),

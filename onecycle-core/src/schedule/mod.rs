@@ -1,11 +1,15 @@
 //! The [`Schedule`] trait and the 1cycle schedule: [`OneCycleConfig`] → [`OneCycle`].
 
+mod bounds;
 mod config;
 mod layout;
 mod onecycle;
 
 pub use config::{Convention, FinalDivOf, MomentumRange, OneCycleConfig, Phases};
 pub use onecycle::{OneCycle, Steps};
+
+pub(crate) use bounds::Bounds;
+pub(crate) use layout::phase_values;
 
 use crate::Float;
 

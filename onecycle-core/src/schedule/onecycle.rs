@@ -62,33 +62,44 @@ impl<F: Float> OneCycle<F> {
         Ok(Self { config, layout })
     }
 
-    /// The phase containing `step` and the progress through it: `(phase, done, rest)`
-    /// with `done + rest = 1` (each computed from its own end for accuracy), or
-    /// `None` from `total_steps` on.
-    fn locate(&self, step: u32) -> Option<(&Phase<F>, F, F)> {
+    /// The phase holding `step`, whether its start is the nearer end, and the
+    /// progress `u` from that nearer end (at most about ½), or `None` from
+    /// `total_steps` on. One division per step: the numerators are compared
+    /// first, and only the smaller is divided.
+    #[inline]
+    fn locate(&self, step: u32) -> Option<(&Phase<F>, bool, F)> {
         if step >= self.config.total_steps {
             return None;
         }
+        let phase = self.layout.phase_of(step);
         let x = F::from_u32(step);
-        let phase = self.layout.phase_at(x);
-        let length = phase.end - phase.start;
-        let done = unit((x - phase.start) / length);
-        let rest = unit((phase.end - x) / length);
-        trace!(
-            "step {}: done {}, rest {}",
-            step,
-            done.to_f64(),
-            rest.to_f64()
-        );
-        Some((phase, done, rest))
+        let (from_start, to_end) = (x - phase.start, phase.end - x);
+        let near_start = from_start <= to_end;
+        let u = if near_start { from_start } else { to_end } / phase.len;
+        // Only rounding of a huge step in f32 can make `u` negative.
+        let u = if u > F::ZERO { u } else { F::ZERO };
+        trace!("step {}: near start {}, u {}", step, near_start, u.to_f64());
+        Some((phase, near_start, u))
+    }
+
+    /// A phase's value pair `(start, end)` at a located position.
+    #[inline]
+    fn value(&self, ends: (F, F), near_start: bool, u: F) -> F {
+        let anneal = self.config.anneal;
+        if near_start {
+            anneal.toward(ends.0, ends.1, u)
+        } else {
+            anneal.toward(ends.1, ends.0, u)
+        }
     }
 
     /// The learning rate for training step `step` (0-based); the final learning
     /// rate from `total_steps` on.
     #[must_use]
+    #[inline]
     pub fn lr(&self, step: u32) -> F {
         match self.locate(step) {
-            Some((p, done, rest)) => self.config.anneal.interpolate(p.lr.0, p.lr.1, done, rest),
+            Some((p, near_start, u)) => self.value(p.lr, near_start, u),
             None => self.layout.last().lr.1,
         }
     }
@@ -97,12 +108,39 @@ impl<F: Float> OneCycle<F> {
     /// [`MomentumRange`](crate::MomentumRange). From `total_steps` on: the
     /// maximum momentum.
     #[must_use]
+    #[inline]
     pub fn momentum(&self, step: u32) -> Option<F> {
         self.config.momentum?;
         Some(match self.locate(step) {
-            Some((p, done, rest)) => self.config.anneal.interpolate(p.mom.0, p.mom.1, done, rest),
+            Some((p, near_start, u)) => self.value(p.mom, near_start, u),
             None => self.layout.last().mom.1,
         })
+    }
+
+    /// `(lr(step), momentum(step))`, locating the step once.
+    ///
+    /// ```
+    /// use onecycle_core::OneCycleConfig;
+    ///
+    /// let s = OneCycleConfig::pytorch(0.1_f64, 100).build()?;
+    /// assert_eq!(s.at(29), (0.1, Some(0.85))); // the peak: 0.3·100 − 1
+    /// assert_eq!(s.at(57), (s.lr(57), s.momentum(57)));
+    /// # Ok::<(), onecycle_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn at(&self, step: u32) -> (F, Option<F>) {
+        let has_momentum = self.config.momentum.is_some();
+        match self.locate(step) {
+            Some((p, near, u)) => (
+                self.value(p.lr, near, u),
+                has_momentum.then(|| self.value(p.mom, near, u)),
+            ),
+            None => {
+                let last = self.layout.last();
+                (last.lr.1, has_momentum.then_some(last.mom.1))
+            }
+        }
     }
 
     /// Number of steps in the cycle.
@@ -155,18 +193,6 @@ impl<F: Float> OneCycle<F> {
     }
 }
 
-/// Clamps into [0, 1] (the ratios are in range mathematically; this only
-/// absorbs rounding).
-fn unit<F: Float>(x: F) -> F {
-    if x < F::ZERO {
-        F::ZERO
-    } else if x > F::ONE {
-        F::ONE
-    } else {
-        x
-    }
-}
-
 impl<F: Float> Schedule<F> for OneCycle<F> {
     fn lr(&self, step: u32) -> F {
         OneCycle::lr(self, step)
@@ -204,7 +230,7 @@ impl<F: Float> Iterator for Steps<F> {
         }
         let k = self.next;
         self.next += 1;
-        Some((self.schedule.lr(k), self.schedule.momentum(k)))
+        Some(self.schedule.at(k))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
