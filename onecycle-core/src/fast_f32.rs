@@ -169,6 +169,7 @@ impl FastOneCycle {
     /// `(learning rate, momentum)` for step `step`; momentum is 0 when the
     /// schedule has no momentum range (see [`momentum`](Self::momentum)).
     #[must_use]
+    #[inline]
     pub fn at(&self, step: u32) -> (f32, f32) {
         if step >= self.total_steps {
             return (self.final_lr, self.final_mom);
@@ -208,12 +209,14 @@ impl FastOneCycle {
 
     /// The learning rate for step `step`.
     #[must_use]
+    #[inline]
     pub fn lr(&self, step: u32) -> f32 {
         self.at(step).0
     }
 
     /// The momentum for step `step`, or `None` when the schedule has no momentum range.
     #[must_use]
+    #[inline]
     pub fn momentum(&self, step: u32) -> Option<f32> {
         self.has_momentum.then(|| self.at(step).1)
     }

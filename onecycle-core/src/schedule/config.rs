@@ -18,7 +18,9 @@ pub enum Phases<F> {
     Two,
     /// Warm-up, symmetric cool-down, then a final anneal.
     Three {
-        /// Fraction of the steps at which the third phase starts, in (`pct_start`, 1).
+        /// Fraction of the steps at which the third phase starts: above
+        /// `pct_start`, below 1 (fastai, optax) or with `pct_final·T < T + 1`
+        /// (PyTorch, whose third phase starts at `pct_final·T − 2`).
         pct_final: F,
     },
 }
@@ -152,9 +154,10 @@ impl<F: Float> OneCycleConfig<F> {
     /// A [`ConfigError`] naming the first problem found: zero `total_steps`;
     /// a non-finite or non-positive `max_lr`, `div_factor` or
     /// `final_div_factor` (or an initial/final lr that overflows); `pct_start`
-    /// outside (0, 1); `pct_final` outside (`pct_start`, 1); a phase of zero or
-    /// negative length under the chosen [`Convention`]; a momentum bound
-    /// outside [0, 1) or `base > max`.
+    /// outside (0, 1); `pct_final` not finite, not above `pct_start`, or (fastai,
+    /// optax) not below 1; a momentum bound outside [0, 1) or `base > max`; a
+    /// phase that is empty in the chosen [`Convention`]'s own arithmetic (the
+    /// condition per preset is in the crate documentation's validity table).
     pub fn build(self) -> Result<OneCycle<F>, ConfigError> {
         self.check_scalars()?;
         OneCycle::from_checked(self)
