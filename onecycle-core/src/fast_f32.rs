@@ -5,7 +5,7 @@
 //! `f64`: on a Cortex-M4F (soft `f64`) one schedule step costs well over a
 //! thousand instructions. `FastOneCycle` precomputes the phase boundaries and
 //! end-point differences in `f64` once, then evaluates each step with a handful
-//! of `f32` operations: one division per ratio, and `sin(π·u/2)` for
+//! of `f32` operations: one division (of the distance to the nearer end of the phase), and `sin(π·u/2)` for
 //! `u ∈ [0, ½]` as a degree-9 odd Taylor polynomial (truncation error below
 //! 3·10⁻⁹ relative). Like [`OneCycle`] it evaluates each phase
 //! from its nearer end (`start + (end − start)·sin²(π·done/2)` or
@@ -32,10 +32,6 @@
 use crate::schedule::{phase_values, Bounds};
 use crate::{Anneal, Float, MomentumRange, OneCycle, OneCycleConfig, Phases};
 
-/// The largest `1 / length` kept: phases shorter than 2⁻²⁴ steps (only absurd
-/// configs have them) are scaled as if that long, which keeps every term finite.
-const MAX_INV_LEN: f64 = 16_777_216.0;
-
 /// One phase, precomputed: which steps it holds, its boundaries in steps, its
 /// start values and the differences `end − start` (computed in `f64`, then
 /// rounded once).
@@ -50,8 +46,8 @@ struct FastPhase {
     start_frac: f32,
     end_int: u32,
     end_frac: f32,
-    /// `1 / length` (saturated at 2²⁴ for phases shorter than 2⁻²⁴ steps).
-    inv_len: f32,
+    /// The length progress is divided by.
+    len: f32,
     lr: (f32, f32),
     lr_delta: f32,
     mom: (f32, f32),
@@ -67,7 +63,6 @@ struct FastPhase {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FastOneCycle {
     phases: [FastPhase; 3],
-    count: u8,
     total_steps: u32,
     anneal: Anneal,
     has_momentum: bool,
@@ -89,15 +84,8 @@ fn sin_half_pi(u: f32) -> f32 {
 }
 
 #[inline]
-fn clamp_between(v: f32, a: f32, b: f32) -> f32 {
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
-    }
+fn clamp_unit(x: f32) -> f32 {
+    x.clamp(0.0, 1.0)
 }
 
 impl FastOneCycle {
@@ -141,7 +129,7 @@ impl FastOneCycle {
                 start_frac: split(start).1,
                 end_int: split(bounds.ends[i]).0,
                 end_frac: split(bounds.ends[i]).1,
-                inv_len: (1.0 / bounds.lengths[i]).min(MAX_INV_LEN) as f32,
+                len: bounds.lengths[i] as f32,
                 lr: (lr0 as f32, lr1 as f32),
                 lr_delta: (lr1 - lr0) as f32,
                 mom: (m0 as f32, m1 as f32),
@@ -151,7 +139,6 @@ impl FastOneCycle {
         let ((_, final_lr), (_, final_mom)) = values[usize::from(bounds.count) - 1];
         Self {
             phases: [phase(0), phase(1), phase(2)],
-            count: bounds.count,
             total_steps: c.total_steps,
             anneal: c.anneal,
             has_momentum: c.momentum.is_some(),
@@ -174,20 +161,22 @@ impl FastOneCycle {
         if step >= self.total_steps {
             return (self.final_lr, self.final_mom);
         }
-        let last = usize::from(self.count) - 1;
-        let mut p = &self.phases[last];
-        for q in &self.phases[..last] {
-            if step < q.next {
-                p = q;
-                break;
-            }
-        }
+        // Phase 2 of a two-phase schedule holds every step up to the end
+        // (`next = total_steps`), so the third is only reached when it exists.
+        let ph = &self.phases;
+        let p = if step < ph[0].next {
+            &ph[0]
+        } else if step < ph[1].next {
+            &ph[1]
+        } else {
+            &ph[2]
+        };
         // A step in the phase lies in [start, end]: neither subtraction wraps.
         let since_start = step.wrapping_sub(p.start_int) as f32 - p.start_frac;
         let to_end = p.end_int.wrapping_sub(step) as f32 + p.end_frac;
-        // Measured from the nearer end; only the smaller distance is scaled.
+        // Measured from the nearer end; only the smaller distance is divided.
         let near_start = since_start <= to_end;
-        let u = if near_start { since_start } else { to_end } * p.inv_len;
+        let u = clamp_unit(if near_start { since_start } else { to_end } / p.len);
         let w = match self.anneal {
             Anneal::Cos => {
                 let s = sin_half_pi(u);
@@ -195,16 +184,14 @@ impl FastOneCycle {
             }
             Anneal::Linear => u,
         };
-        let mix = |v: (f32, f32), d: f32| {
-            let r = if near_start { v.0 + d * w } else { v.1 - d * w };
-            clamp_between(r, v.0, v.1)
-        };
-        let mom = if self.has_momentum {
-            mix(p.mom, p.mom_delta)
+        // `near + (far − near)·w` with w ≤ ½ stays between the two ends
+        // (no clamp needed); momentum ends are 0 without a momentum range.
+        let (lr0, mom0, w) = if near_start {
+            (p.lr.0, p.mom.0, w)
         } else {
-            0.0
+            (p.lr.1, p.mom.1, -w)
         };
-        (mix(p.lr, p.lr_delta), mom)
+        (lr0 + w * p.lr_delta, mom0 + w * p.mom_delta)
     }
 
     /// The learning rate for step `step`.
@@ -270,8 +257,9 @@ mod tests {
 
     #[test]
     fn presets_match_the_f64_reference_at_every_step() {
-        for total in [4_u32, 10, 37, 100, 1000, 12_345, 100_000] {
-            for max_lr in [0.1_f64, 3e-4, 0.05] {
+        // 150 steps at 0.1 and 0.15: the firmware's fine-tuning schedules.
+        for total in [4_u32, 10, 37, 100, 150, 1000, 12_345, 100_000] {
+            for max_lr in [0.1_f64, 0.15, 3e-4, 0.05] {
                 check(OneCycleConfig::pytorch(max_lr, total));
                 check(OneCycleConfig::fastai(max_lr, total));
                 check(OneCycleConfig::optax_cos(max_lr, total));
