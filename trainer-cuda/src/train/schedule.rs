@@ -90,6 +90,8 @@ impl From<PresetName> for Preset {
 
 /// A built schedule: lr and momentum for every step.
 #[derive(Clone, Copy, Debug, PartialEq)]
+// One per run and `Copy`: 280 bytes is nothing, boxing would cost `Copy`.
+#[allow(clippy::large_enum_variant)]
 pub enum TrainSchedule {
     /// 1cycle.
     OneCycle(OneCycle<f64>),
