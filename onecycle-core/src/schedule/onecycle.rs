@@ -143,6 +143,25 @@ impl<F: Float> OneCycle<F> {
         }
     }
 
+    /// The first step of each phase after the first (1 or 2 of them): where
+    /// the curve changes direction. Plotting a long schedule at these steps
+    /// (and their predecessors) draws its corners exactly.
+    ///
+    /// ```
+    /// use onecycle_core::OneCycleConfig;
+    ///
+    /// // PyTorch ends phase 1 at 0.3·100 − 1 = 29 (inclusive): phase 2 starts at 30.
+    /// let s = OneCycleConfig::pytorch(0.1_f64, 100).build()?;
+    /// assert!(s.phase_starts().eq([30]));
+    /// let s = OneCycleConfig::optax_linear(0.1_f64, 100).build()?;
+    /// assert!(s.phase_starts().eq([30, 85]));
+    /// # Ok::<(), onecycle_core::ConfigError>(())
+    /// ```
+    pub fn phase_starts(&self) -> impl Iterator<Item = u32> + '_ {
+        let later = usize::from(self.layout.count) - 1;
+        self.layout.phases[..later].iter().map(|p| p.next)
+    }
+
     /// Number of steps in the cycle.
     #[must_use]
     pub fn total_steps(&self) -> u32 {

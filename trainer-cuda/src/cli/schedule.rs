@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use onecycle_core::{Anneal, OneCycle, OneCycleConfig, Phases, Preset};
-use serde::Serialize;
 
 use crate::plot::{Chart, Series};
 
@@ -131,7 +130,7 @@ impl ScheduleArgs {
 }
 
 /// One row of the table.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
     /// Training step.
     pub step: u32,
@@ -141,43 +140,89 @@ pub struct Row {
     pub momentum: Option<f64>,
 }
 
-/// Evaluates the schedule for steps `0..total + past` (saturating at `u32::MAX`).
-pub fn rows(schedule: &OneCycle<f64>, past: u32) -> Vec<Row> {
+/// The most points `--plot` draws per curve, whatever `--total-steps` is.
+pub const PLOT_POINTS: u32 = 4096;
+
+/// The rows for steps `0..total + past` (saturating at `u32::MAX`), computed
+/// as they are consumed: constant memory for any length.
+pub fn rows(schedule: &OneCycle<f64>, past: u32) -> impl Iterator<Item = Row> + '_ {
     let end = schedule.total_steps().saturating_add(past);
-    (0..end)
-        .map(|step| Row {
-            step,
-            lr: schedule.lr(step),
-            momentum: schedule.momentum(step),
-        })
-        .collect()
+    (0..end).map(|step| row(schedule, step))
 }
 
-/// CSV text: header `step,lr,momentum`, values printed so that they round-trip exactly.
-pub fn to_csv(rows: &[Row]) -> String {
-    let mut s = String::with_capacity(32 * rows.len() + 20);
-    s.push_str("step,lr,momentum\n");
+fn row(schedule: &OneCycle<f64>, step: u32) -> Row {
+    let (lr, momentum) = schedule.at(step);
+    Row { step, lr, momentum }
+}
+
+/// The steps `--plot` draws: at most [`PLOT_POINTS`] evenly spaced ones, plus
+/// the first and last step and both sides of every phase boundary (so the
+/// peak and the corners are exact), in order.
+pub fn plot_steps(schedule: &OneCycle<f64>, past: u32) -> Vec<u32> {
+    let end = u64::from(schedule.total_steps().saturating_add(past));
+    let n = u64::from(PLOT_POINTS).min(end);
+    let mut steps: Vec<u32> = (0..n)
+        .map(|i| u32::try_from(i * (end - 1) / (n - 1).max(1)).unwrap_or(u32::MAX))
+        .collect();
+    for b in schedule.phase_starts() {
+        steps.extend([b.saturating_sub(1), b]);
+    }
+    steps.push(schedule.total_steps() - 1);
+    steps.retain(|&k| u64::from(k) < end);
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// Writes the CSV table: header `step,lr,momentum`, values that round-trip exactly.
+fn write_csv(out: &mut impl Write, rows: impl Iterator<Item = Row>) -> std::io::Result<()> {
+    out.write_all(b"step,lr,momentum\n")?;
     for r in rows {
         // `{}` on f64 prints the shortest text that parses back to the same value.
         match r.momentum {
-            Some(m) => s.push_str(&format!("{},{},{}\n", r.step, r.lr, m)),
-            None => s.push_str(&format!("{},{},\n", r.step, r.lr)),
+            Some(m) => writeln!(out, "{},{},{}", r.step, r.lr, m)?,
+            None => writeln!(out, "{},{},", r.step, r.lr)?,
         }
     }
-    s
+    Ok(())
 }
 
-#[derive(Serialize)]
-struct JsonDoc<'a> {
-    preset: &'a str,
-    total_steps: u32,
-    initial_lr: f64,
-    max_lr: f64,
-    final_lr: f64,
-    steps: &'a [Row],
+/// A JSON number or `null`, as serde_json writes it.
+fn json_num(x: Option<f64>) -> String {
+    serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
 }
 
-/// The lr and momentum chart of a schedule.
+/// Writes the JSON document (the resolved config, then `"steps"`: one object
+/// per row), streamed row by row in `serde_json`'s pretty layout.
+fn write_json(
+    out: &mut impl Write,
+    preset: &str,
+    schedule: &OneCycle<f64>,
+    rows: impl Iterator<Item = Row>,
+) -> std::io::Result<()> {
+    let name = serde_json::to_string(preset).unwrap_or_else(|_| "\"\"".into());
+    write!(
+        out,
+        "{{\n  \"preset\": {name},\n  \"total_steps\": {},\n  \"initial_lr\": {},\n  \"max_lr\": {},\n  \"final_lr\": {},\n  \"steps\": [",
+        schedule.total_steps(),
+        json_num(Some(schedule.initial_lr())),
+        json_num(Some(schedule.max_lr())),
+        json_num(Some(schedule.final_lr())),
+    )?;
+    for (i, r) in rows.enumerate() {
+        let sep = if i == 0 { "\n" } else { ",\n" };
+        write!(
+            out,
+            "{sep}    {{\n      \"step\": {},\n      \"lr\": {},\n      \"momentum\": {}\n    }}",
+            r.step,
+            json_num(Some(r.lr)),
+            json_num(r.momentum),
+        )?;
+    }
+    out.write_all(b"\n  ]\n}\n")
+}
+
+/// The lr and momentum chart of a schedule, from its sampled rows.
 pub fn chart(rows: &[Row], title: &str) -> Vec<Chart> {
     let lr = Chart {
         title: format!("{title}: learning rate"),
@@ -210,42 +255,39 @@ pub fn chart(rows: &[Row], title: &str) -> Vec<Chart> {
     charts
 }
 
-/// Runs `onecycle schedule`.
+/// Runs `onecycle schedule`: the plot first (bounded, [`plot_steps`]), then
+/// the table streamed to `out`. A reader that closes the pipe early (`| head`)
+/// ends the table quietly.
 ///
 /// # Errors
-/// An invalid config (the core's message names the problem and the fix), or an
-/// unwritable plot file.
+/// An invalid config (the core's message names the problem and the fix), an
+/// unwritable plot file, or a write error other than a closed pipe.
 pub fn run(args: &ScheduleArgs, out: &mut dyn Write) -> Result<()> {
     let schedule = args
         .config()
         .build()
         .map_err(|e| anyhow::anyhow!("invalid schedule: {e}"))?;
-    let rows = rows(&schedule, args.steps_past);
-    let text = match args.format {
-        TableFormat::Csv => to_csv(&rows),
-        TableFormat::Json => {
-            let doc = JsonDoc {
-                preset: args.preset.name(),
-                total_steps: schedule.total_steps(),
-                initial_lr: schedule.initial_lr(),
-                max_lr: schedule.max_lr(),
-                final_lr: schedule.final_lr(),
-                steps: &rows,
-            };
-            let mut s = serde_json::to_string_pretty(&doc)?;
-            s.push('\n');
-            s
-        }
-    };
     if let Some(path) = &args.plot {
         let title = format!(
             "{} 1cycle, {} steps",
             args.preset.name(),
             schedule.total_steps()
         );
-        crate::plot::save_stacked_svg(&chart(&rows, &title), path)?;
+        let sampled: Vec<Row> = plot_steps(&schedule, args.steps_past)
+            .into_iter()
+            .map(|k| row(&schedule, k))
+            .collect();
+        crate::plot::save_stacked_svg(&chart(&sampled, &title), path)?;
     }
-    out.write_all(text.as_bytes())
-        .context("cannot write to stdout")?;
-    Ok(())
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let rows = rows(&schedule, args.steps_past);
+    let written = match args.format {
+        TableFormat::Csv => write_csv(&mut out, rows),
+        TableFormat::Json => write_json(&mut out, args.preset.name(), &schedule, rows),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
 }
