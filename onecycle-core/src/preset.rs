@@ -21,6 +21,11 @@ impl<F: Float> OneCycleConfig<F> {
     /// `div_factor` 25, `final_div_factor` 1e4 of the initial lr, cos, two
     /// phases, momentum 0.95 → 0.85 → 0.95, [`Convention::PyTorch`].
     ///
+    /// Valid when every PyTorch phase is longer than 0 (f64 ends `p·T − 1`,
+    /// `q·T − 2`, `T − 1`): `p·T > 1`, and with three phases
+    /// `(q − p)·T > 1` and `q·T < T + 1` (`three_phase=True`, `q = 2p`:
+    /// `p < (T + 1)/(2T)`). At the defaults: `total_steps ≥ 4`.
+    ///
     /// ```
     /// use onecycle_core::OneCycleConfig;
     ///
@@ -52,6 +57,10 @@ impl<F: Float> OneCycleConfig<F> {
     /// `div_final` 1e5 of `max_lr`, cos, two phases, `moms` (0.95, 0.85, 0.95),
     /// [`Convention::Fastai`].
     ///
+    /// Valid when the phase fractions, summed in float32 as fastai's
+    /// `combine_scheds` does, rise strictly: `0 < p < 1` up to float32
+    /// rounding, for any `total_steps ≥ 1`.
+    ///
     /// ```
     /// use onecycle_core::OneCycleConfig;
     ///
@@ -79,6 +88,9 @@ impl<F: Float> OneCycleConfig<F> {
     /// optax `cosine_onecycle_schedule` defaults: `pct_start` 0.3, `div_factor`
     /// 25, `final_div_factor` 1e4 of the initial lr, cos, two phases,
     /// [`Convention::Optax`].
+    ///
+    /// Valid when `⌊p·T⌋ ≥ 1` (optax's first key; 0 would make a zero-size
+    /// interval and NaN everywhere). At the defaults: `total_steps ≥ 4`.
     ///
     /// optax schedules only the learning rate; the momentum range 0.95 → 0.85 →
     /// 0.95 is added so that trainers and plots show the usual cycle. Set
@@ -113,6 +125,9 @@ impl<F: Float> OneCycleConfig<F> {
     /// three phases (`initial → max → initial → final`), [`Convention::Optax`].
     /// The momentum range 0.95 → 0.85 → 0.95 (held in phase 3) is added as for
     /// [`optax_cos`](Self::optax_cos).
+    ///
+    /// Valid when `0 < ⌊p·T⌋ < ⌊q·T⌋ < T` (equal keys would collapse in
+    /// optax's dict). At the defaults: `total_steps ≥ 4`.
     ///
     /// ```
     /// use onecycle_core::OneCycleConfig;
