@@ -157,3 +157,120 @@ fn plot_samples_include_both_sides_of_every_phase_boundary() {
     let short = OneCycleConfig::pytorch(0.1_f64, 10).build().unwrap();
     assert_eq!(plot_steps(&short, 2), (0..12).collect::<Vec<_>>());
 }
+
+/// The document the command printed before it streamed: `serde_json`'s pretty
+/// layout of the resolved config and every row.
+#[derive(serde::Serialize)]
+struct PreviousDoc {
+    preset: &'static str,
+    total_steps: u32,
+    initial_lr: f64,
+    max_lr: f64,
+    final_lr: f64,
+    steps: Vec<PreviousRow>,
+}
+
+#[derive(serde::Serialize)]
+struct PreviousRow {
+    step: u32,
+    lr: f64,
+    momentum: Option<f64>,
+}
+
+#[test]
+fn streamed_json_is_byte_identical_to_the_previous_document() {
+    use onecycle_core::Preset;
+    for preset in Preset::ALL {
+        let (max_lr, total, past) = (0.3_f64, 57_u32, 4_u32);
+        let s = preset.config(max_lr, total).build().unwrap();
+        let doc = PreviousDoc {
+            preset: preset.name(),
+            total_steps: total,
+            initial_lr: s.initial_lr(),
+            max_lr: s.max_lr(),
+            final_lr: s.final_lr(),
+            steps: (0..total + past)
+                .map(|step| PreviousRow {
+                    step,
+                    lr: s.lr(step),
+                    momentum: s.momentum(step),
+                })
+                .collect(),
+        };
+        let want = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        let o = Command::new(env!("CARGO_BIN_EXE_onecycle"))
+            .args([
+                "schedule",
+                "--preset",
+                preset.name(),
+                "--max-lr",
+                "0.3",
+                "--total-steps",
+                "57",
+                "--steps-past",
+                "4",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stderr.is_empty());
+        assert_eq!(
+            String::from_utf8(o.stdout).unwrap(),
+            want,
+            "{}",
+            preset.name()
+        );
+    }
+}
+
+#[test]
+fn streamed_csv_is_byte_identical_to_the_previous_table() {
+    use onecycle_core::Preset;
+    for preset in Preset::ALL {
+        let s = preset.config(0.3_f64, 57).build().unwrap();
+        let mut want = String::from("step,lr,momentum\n");
+        for step in 0..61 {
+            match s.momentum(step) {
+                Some(m) => want += &format!("{step},{},{m}\n", s.lr(step)),
+                None => want += &format!("{step},{},\n", s.lr(step)),
+            }
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_onecycle"))
+            .args([
+                "schedule",
+                "--preset",
+                preset.name(),
+                "--max-lr",
+                "0.3",
+                "--total-steps",
+                "57",
+                "--steps-past",
+                "4",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success() && o.stderr.is_empty());
+        assert_eq!(
+            String::from_utf8(o.stdout).unwrap(),
+            want,
+            "{}",
+            preset.name()
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_still_an_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_onecycle"))
+        .args(["schedule", "--max-lr", "0.1", "--total-steps", "100000"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "writing to /dev/full succeeded");
+    assert!(err.starts_with("error: cannot write to stdout"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
