@@ -262,6 +262,11 @@ fn training_commands_reject_bad_options_before_training() {
         "strictly ascending",
     );
     assert_clean_failure(&onecycle(&["compare", "--seeds", "0"]), "runs nothing");
+    // Refused up front, not an allocation abort once the data is loaded.
+    assert_clean_failure(
+        &onecycle(&["compare", "--seeds", "4294967295"]),
+        "more than the study can report",
+    );
     assert_clean_failure(
         &onecycle(&["compare", "--budgets", "1,2", "--tune-budget", "4"]),
         "not on the ladder",

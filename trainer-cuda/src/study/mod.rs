@@ -252,6 +252,12 @@ impl Regime {
         if self.seeds == 0 {
             bail!("--seeds 0 runs nothing: give at least 1 (3 for a median with a spread)");
         }
+        if self.seeds > MAX_SEEDS {
+            bail!(
+                "--seeds {} is more than the study can report ({MAX_SEEDS}: every seed trains every family at every budget); 3 to 10 give a median with a spread",
+                self.seeds
+            );
+        }
         if !self.budgets.contains(&self.tune_budget) {
             bail!(
                 "the tuning budget {} is not on the ladder {:?}: pick one of its rungs",
@@ -525,6 +531,10 @@ impl Runner<'_> {
         Ok(rec)
     }
 }
+
+/// The most seeds a study takes: each one trains every family at every budget
+/// and is kept in the report, so the count bounds the study's memory.
+pub const MAX_SEEDS: u32 = 1000;
 
 /// How many points the grid may grow by, per family, when its winner sits on an edge.
 pub const MAX_GRID_EXTENSIONS: usize = 2;
