@@ -16,33 +16,13 @@ use onecycle_core::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::to_f32;
+
 /// Relative agreement of a value.
 const F32_REL: f64 = 1e-5;
 /// Absolute agreement, as a fraction of `max_lr` (for momentum: of 1).
 const F32_ABS_OF_MAX: f64 = 1e-5;
-
-fn to_f32(c: &OneCycleConfig<f64>) -> OneCycleConfig<f32> {
-    OneCycleConfig {
-        max_lr: c.max_lr as f32,
-        total_steps: c.total_steps,
-        pct_start: c.pct_start as f32,
-        div_factor: c.div_factor as f32,
-        final_div_factor: c.final_div_factor as f32,
-        final_div_of: c.final_div_of,
-        anneal: c.anneal,
-        phases: match c.phases {
-            Phases::Two => Phases::Two,
-            Phases::Three { pct_final } => Phases::Three {
-                pct_final: pct_final as f32,
-            },
-        },
-        momentum: c.momentum.map(|m| MomentumRange {
-            base: m.base as f32,
-            max: m.max as f32,
-        }),
-        convention: c.convention,
-    }
-}
 
 fn compare(c64: OneCycleConfig<f64>) -> Result<(), TestCaseError> {
     let (Ok(a), Ok(b)) = (c64.build(), to_f32(&c64).build()) else {

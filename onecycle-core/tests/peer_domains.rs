@@ -10,6 +10,7 @@ use proptest::prelude::*;
 
 mod common;
 use common::peers::{optax_at, pytorch_at, verdict, Args, Verdict};
+use common::to_f32;
 
 fn convention() -> impl Strategy<Value = Convention> {
     prop_oneof![
@@ -84,29 +85,6 @@ fn crate_verdict(r: Result<(), ConfigError>) -> Verdict {
         Ok(()) => Verdict::Sane,
         Err(ConfigError::EmptyPhase { phase, .. }) => Verdict::Empty(phase),
         Err(e) => panic!("unexpected error {e:?}"),
-    }
-}
-
-fn to_f32(c: &OneCycleConfig<f64>) -> OneCycleConfig<f32> {
-    OneCycleConfig {
-        max_lr: c.max_lr as f32,
-        total_steps: c.total_steps,
-        pct_start: c.pct_start as f32,
-        div_factor: c.div_factor as f32,
-        final_div_factor: c.final_div_factor as f32,
-        final_div_of: c.final_div_of,
-        anneal: c.anneal,
-        phases: match c.phases {
-            Phases::Two => Phases::Two,
-            Phases::Three { pct_final } => Phases::Three {
-                pct_final: pct_final as f32,
-            },
-        },
-        momentum: c.momentum.map(|m| onecycle_core::MomentumRange {
-            base: m.base as f32,
-            max: m.max as f32,
-        }),
-        convention: c.convention,
     }
 }
 

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 mod common;
 use common::peers::{verdict, Args, Verdict};
+use common::to_f32;
 
 /// Floats that hit every edge: anything, specials, and plausible values.
 fn wild() -> impl Strategy<Value = f64> {
@@ -158,18 +159,7 @@ proptest! {
     /// The same in f32, where more configs overflow or collapse a phase.
     #[test]
     fn build_never_panics_in_f32(cfg in wild_config(), probe in any::<u32>()) {
-        let c32 = OneCycleConfig {
-            max_lr: cfg.max_lr as f32,
-            total_steps: cfg.total_steps,
-            pct_start: cfg.pct_start as f32,
-            div_factor: cfg.div_factor as f32,
-            final_div_factor: cfg.final_div_factor as f32,
-            final_div_of: cfg.final_div_of,
-            anneal: cfg.anneal,
-            phases: match cfg.phases { Phases::Two => Phases::Two, Phases::Three { pct_final } => Phases::Three { pct_final: pct_final as f32 } },
-            momentum: cfg.momentum.map(|m| MomentumRange { base: m.base as f32, max: m.max as f32 }),
-            convention: cfg.convention,
-        };
+        let c32 = to_f32(&cfg);
         if let Ok(s) = c32.build() {
             let t = s.total_steps();
             for k in [0, 1, t / 2, t - 1, t, probe, u32::MAX] {

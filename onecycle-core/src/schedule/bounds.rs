@@ -63,6 +63,15 @@ impl Bounds {
         let mut lengths = [0.0; 3];
         let mut positive = [true; 3];
         let count: usize = if q.is_some() { 3 } else { 2 };
+        // PyTorch and optax divide by the differences of consecutive ends.
+        let mut differences = |ends: &[f64; 3]| {
+            let mut start = 0.0;
+            for i in 0..count {
+                lengths[i] = ends[i] - start;
+                positive[i] = lengths[i] > 0.0;
+                start = ends[i];
+            }
+        };
         match cfg.convention {
             Convention::PyTorch => {
                 ends[0] = p * t - 1.0;
@@ -70,24 +79,14 @@ impl Bounds {
                     ends[1] = q * t - 2.0;
                 }
                 ends[count - 1] = t - 1.0;
-                let mut start = 0.0;
-                for i in 0..count {
-                    lengths[i] = ends[i] - start;
-                    positive[i] = lengths[i] > 0.0;
-                    start = ends[i];
-                }
+                differences(&ends);
             }
             Convention::Optax => {
                 ends[0] = libm::floor(p * t);
                 if let Some(q) = q {
                     ends[1] = libm::floor(q * t);
                 }
-                let mut start = 0.0;
-                for i in 0..count {
-                    lengths[i] = ends[i] - start;
-                    positive[i] = lengths[i] > 0.0;
-                    start = ends[i];
-                }
+                differences(&ends);
             }
             Convention::Fastai => {
                 let fractions = match q {
