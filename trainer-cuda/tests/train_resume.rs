@@ -1,39 +1,15 @@
 //! Checkpoint/resume: a run stopped after an epoch and resumed from its checkpoint
 //! ends bit-for-bit where the uninterrupted run ends (CPU, fixed seed).
 
-use trainer_cuda::data::{Dataset, Normalization, Split};
-use trainer_cuda::nn::{build_network, Backend, DeviceKind, Network};
-use trainer_cuda::train::progress::Verbosity;
+use trainer_cuda::data::Split;
+use trainer_cuda::nn::{Backend, DeviceKind};
 use trainer_cuda::train::{
-    load_latest, train, DeviceName, ModelName, OptimizerName, PresetName, RunConfig, RunControl,
-    RunDir, RunEnd, ScheduleKind, ScheduleSpec,
+    load_latest, train, DeviceName, ModelName, OptimizerName, PresetName, RunConfig, RunDir,
+    RunEnd, ScheduleKind, ScheduleSpec,
 };
 
-/// A small learnable problem: the class is which quadrant of a 28×28 image is bright.
-fn synthetic(n: usize, seed: u64) -> Dataset {
-    let mut state = seed;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as u32
-    };
-    let mut pixels = Vec::with_capacity(n * 784);
-    let mut labels = Vec::with_capacity(n);
-    for _ in 0..n {
-        let class = (next() % 4) as u8;
-        for y in 0..28 {
-            for x in 0..28 {
-                let q = u8::from(y >= 14) * 2 + u8::from(x >= 14);
-                let base = if q == class { 80 } else { 60 };
-                pixels.push(base + (next() % 128) as u8);
-            }
-        }
-        labels.push(class);
-    }
-    let norm = Normalization::from_pixels(&pixels, 1, 784);
-    Dataset::from_bytes(&pixels, labels, 1, 28, 28, 4, &norm)
-}
+mod common;
+use common::{control, net, synthetic};
 
 fn config(optimizer: OptimizerName, kind: ScheduleKind) -> RunConfig {
     RunConfig {
@@ -56,27 +32,6 @@ fn config(optimizer: OptimizerName, kind: ScheduleKind) -> RunConfig {
         val_size: 0,
         train_limit: None,
         test_limit: None,
-    }
-}
-
-fn net(cfg: &RunConfig) -> Box<dyn Network> {
-    build_network(
-        cfg.model.into(),
-        cfg.optimizer.kind(cfg.weight_decay),
-        DeviceKind::Cpu(Backend::Fast),
-        cfg.seed,
-        (1, 28, 28),
-        4,
-    )
-    .unwrap()
-}
-
-fn control(dir: Option<&RunDir>, stop: Option<u32>) -> RunControl<'_> {
-    RunControl {
-        dir,
-        stop_after_epochs: stop,
-        verbosity: Verbosity::Quiet,
-        label: "t".into(),
     }
 }
 
