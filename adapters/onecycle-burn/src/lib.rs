@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+mod error;
+pub mod momentum;
+pub mod range_test;
+pub mod scheduler;
+
+pub use error::Error;
+pub use momentum::{Cycled, CycledState, MomentumOptimizer, SgdMomentum};
+pub use onecycle_core;
+pub use range_test::{range_test, RangeTestOutcome, TrainLoss, MAX_RANGE_STEPS};
+pub use scheduler::{OneCycleLr, RecordMismatch, ScheduleLr};
+
+use burn::optim::ModuleOptimizer;
+use onecycle_core::{ConfigError, OneCycle, OneCycleConfig};
+
+/// The pair burn's `Learner` takes for 1cycle: the lr scheduler and `optimizer` with its
+/// momentum (SGD) or β₁ (Adam, AdamW) cycled by the same schedule.
+///
+/// # Errors
+/// The core's [`ConfigError`] for an invalid `config`.
+pub fn one_cycle<C: MomentumOptimizer>(
+    config: OneCycleConfig<f64>,
+    optimizer: C,
+) -> Result<(OneCycleLr, ModuleOptimizer), ConfigError> {
+    let schedule: OneCycle<f64> = config.build()?;
+    Ok((
+        ScheduleLr::new(schedule),
+        ModuleOptimizer::from(Cycled::new(optimizer, schedule)),
+    ))
+}

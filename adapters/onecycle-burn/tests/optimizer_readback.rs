@@ -1,0 +1,288 @@
+//! Real training with burn's optimisers: the lr and momentum / β₁ each update actually used
+//! are read back from burn's own state (the optimiser record and the weights it wrote) and
+//! must equal onecycle-core's values for that step.
+//!
+//! Readback, for the one weight tensor `w` with gradient `g` (from burn's autodiff):
+//! - SGD (dampening `d`): burn keeps the velocity `v_k = (1-d)·g_k + m_k·v_{k-1}` (`v_0 = g_0`)
+//!   and writes `w_{k+1} = w_k − lr_k·v_k`, so `lr_k` is the least-squares ratio of `w_k − w_{k+1}`
+//!   to `v_k`, and `m_k` that of `v_k − (1-d)·g_k` to `v_{k-1}`.
+//! - Adam: burn keeps `m_k = β₁·m_{k-1} + (1−β₁)·g_k`, so `β₁` is the ratio of `m_k − g_k` to
+//!   `m_{k-1} − g_k` (at step 0, `1 − β₁` is that of `m_0` to `g_0`); `lr_k` is the ratio of
+//!   `w_k − w_{k+1}` to burn's bias-corrected direction built from the recorded moments.
+//!
+//! Tolerances, derived from f32 rounding: burn stores `w_{k+1}` in f32, so each element of
+//! `w_k − w_{k+1}` carries an error up to half an ulp of `w` (2⁻²⁴·|w| relative) plus the f32
+//! rounding of the update itself. The recovered lr's relative error is therefore bounded by
+//! `lr_tolerance` = 4·2⁻²⁴·‖w‖ / ‖w_k − w_{k+1}‖ + 1e-5: tight (~1e-5) while the lr is large,
+//! loose in the last steps of the anneal where the update is a few ulps of the weight. Momentum
+//! and β₁ come from moment buffers of similar magnitude, whose ratio carries ~1e-7 (measured
+//! worst 5e-8); the check is 1e-6 absolute, against ~1e-3 between consecutive steps. The test also asserts its own power: at most steps the tolerance is
+//! smaller than the gap to the neighbouring steps' lr, so reading the schedule one step off
+//! fails.
+
+mod common;
+
+use burn::optim::lr_scheduler::LrScheduler;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::tensor::TensorData;
+use burn::train::TrainStep;
+use common::{blobs, device, to_batch, Probe};
+use onecycle_burn::{one_cycle, SgdMomentum};
+use onecycle_core::{Anneal, OneCycleConfig, Phases};
+
+const STEPS: u32 = 300;
+const BATCH: usize = 12;
+const MOMENTUM_TOL: f64 = 1e-6;
+
+/// burn's optimiser state for the probe's one weight tensor, by leaf name (`velocity`,
+/// `moment_1`, `moment_2`, ...), decoded from the optimiser record's burnpack bytes.
+fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<f64>)> {
+    let bytes = optim.to_record().into_bytes().expect("optimiser record");
+    let reader = burn_pack::Reader::from_bytes(bytes).expect("burnpack");
+    reader
+        .tensor_names()
+        .into_iter()
+        .map(|name| {
+            let raw = reader.tensor_data(name).expect("tensor bytes");
+            let values = raw
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect();
+            (name.to_owned(), values)
+        })
+        .collect()
+}
+
+fn leaf<'a>(state: &'a [(String, Vec<f64>)], suffix: &str) -> &'a [f64] {
+    let found: Vec<_> = state.iter().filter(|(n, _)| n.ends_with(suffix)).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one `{suffix}` tensor in {:?}",
+        state.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    &found[0].1
+}
+
+/// `argmin_c |a − c·b|²`.
+fn ratio(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    num / den
+}
+
+fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+fn to_f64(data: TensorData) -> Vec<f64> {
+    data.try_to_vec::<f32>()
+        .expect("f32")
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// One recorded update: what went in and what burn's state says afterwards.
+struct Update {
+    grad: Vec<f64>,
+    before: Vec<f64>,
+    after: Vec<f64>,
+    state: Vec<(String, Vec<f64>)>,
+    loss: f64,
+}
+
+/// Trains the probe for [`STEPS`] steps with the scheduler and optimiser `one_cycle` builds.
+fn train(
+    config: OneCycleConfig<f64>,
+    optimizer: impl onecycle_burn::MomentumOptimizer,
+) -> Vec<Update> {
+    let device = device(7);
+    let data = blobs(600, 3);
+    let (mut scheduler, mut optim) = one_cycle(config, optimizer).expect("valid config");
+    let mut model = Probe::new(&device);
+    let mut updates = Vec::new();
+    for k in 0..STEPS as usize {
+        let start = (k * BATCH) % data.len();
+        let batch = to_batch(&data[start..start + BATCH], &device);
+        let lr = scheduler.step();
+        let out = TrainStep::step(&model, batch);
+        let loss = out
+            .item
+            .loss
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()[0];
+        let grad = out
+            .grads
+            .get::<2>(model.linear.weight.id)
+            .expect("weight gradient");
+        let before = to_f64(model.linear.weight.val().into_data());
+        model = optim.step(lr, model, out.grads);
+        updates.push(Update {
+            grad: to_f64(grad.into_data()),
+            before,
+            after: to_f64(model.linear.weight.val().into_data()),
+            state: state_tensors(&optim),
+            loss: f64::from(loss),
+        });
+    }
+    updates
+}
+
+/// The relative error bound of an lr recovered from the update `before − after` (see the
+/// module docs).
+fn lr_tolerance(before: &[f64], after: &[f64]) -> f64 {
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    4.0 * f64::from(f32::EPSILON) / 2.0 * norm(before) / norm(&sub(before, after)) + 1e-5
+}
+
+/// Checks an lr recovered at step `k` against the core's, and counts whether the check could
+/// tell step `k` from its neighbours (`resolved`).
+struct LrCheck {
+    worst: f64,
+    resolved: usize,
+}
+
+impl LrCheck {
+    fn new() -> Self {
+        Self {
+            worst: 0.0,
+            resolved: 0,
+        }
+    }
+
+    fn check(&mut self, name: &str, k: usize, used: f64, lr_at: impl Fn(usize) -> f64, tol: f64) {
+        let lr = lr_at(k);
+        let err = (used / lr - 1.0).abs();
+        assert!(
+            err < tol,
+            "step {k}: {name} used lr {used:e}, core {lr:e} (tolerance {tol:e})"
+        );
+        self.worst = self.worst.max(err / tol);
+        let gap = |j: usize| (lr_at(j) / lr - 1.0).abs();
+        if k > 0 && gap(k - 1) > 2.0 * tol && gap(k + 1) > 2.0 * tol {
+            self.resolved += 1;
+        }
+    }
+
+    /// The check had power: at least `share` of the steps were told from their neighbours.
+    fn assert_power(&self, steps: usize, share: f64) {
+        eprintln!(
+            "lr: worst error {:.3} of the tolerance; {} of {steps} steps resolved",
+            self.worst, self.resolved
+        );
+        assert!(
+            self.resolved as f64 >= share * steps as f64,
+            "only {} of {steps} steps resolved",
+            self.resolved
+        );
+    }
+}
+
+fn assert_loss_falls(updates: &[Update]) {
+    let mean = |u: &[Update]| u.iter().map(|u| u.loss).sum::<f64>() / u.len() as f64;
+    let (first, last) = (mean(&updates[..30]), mean(&updates[updates.len() - 30..]));
+    assert!(
+        last < 0.7 * first,
+        "loss did not fall: first 30 steps {first:.4}, last 30 {last:.4}"
+    );
+}
+
+fn check_sgd(config: OneCycleConfig<f64>) {
+    let dampening = 0.0;
+    let optimizer = SgdMomentum {
+        sgd: SgdConfig::new(),
+        momentum: MomentumConfig {
+            momentum: 0.0,
+            dampening,
+            nesterov: false,
+        },
+    };
+    let schedule = config.build().unwrap();
+    let updates = train(config, optimizer);
+    let lr_at = |k: usize| schedule.lr(k as u32);
+    let (mut lr_check, mut worst_m) = (LrCheck::new(), 0f64);
+    for (k, u) in updates.iter().enumerate() {
+        let momentum = schedule.momentum(k as u32);
+        let v = leaf(&u.state, "velocity");
+        let used_lr = ratio(&sub(&u.before, &u.after), v);
+        lr_check.check("SGD", k, used_lr, lr_at, lr_tolerance(&u.before, &u.after));
+        if k > 0 {
+            let prev = leaf(&updates[k - 1].state, "velocity");
+            let scaled: Vec<f64> = u.grad.iter().map(|g| (1.0 - dampening) * g).collect();
+            let used_m = ratio(&sub(v, &scaled), prev);
+            let m = momentum.expect("1cycle cycles momentum");
+            worst_m = worst_m.max((used_m - m).abs());
+            assert!(
+                (used_m - m).abs() < MOMENTUM_TOL,
+                "step {k}: SGD used momentum {used_m}, core {m}"
+            );
+        }
+    }
+    eprintln!("SGD worst momentum error {worst_m:e}");
+    lr_check.assert_power(updates.len(), 0.8);
+    assert_loss_falls(&updates);
+}
+
+#[test]
+fn sgd_uses_the_cores_lr_and_momentum_at_every_step_pytorch_cos() {
+    check_sgd(OneCycleConfig::pytorch(0.5, STEPS));
+}
+
+#[test]
+fn sgd_uses_the_cores_lr_and_momentum_at_every_step_three_phase_linear() {
+    let mut config = OneCycleConfig::pytorch(0.5, STEPS);
+    config.anneal = Anneal::Linear;
+    config.phases = Phases::Three {
+        pct_final: 2.0 * config.pct_start,
+    };
+    check_sgd(config);
+}
+
+#[test]
+fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
+    let (beta_2, epsilon) = (0.999f32, 1e-5f32);
+    let config = OneCycleConfig::fastai(0.05, STEPS);
+    let schedule = config.build().unwrap();
+    let updates = train(
+        config,
+        AdamConfig::new().with_beta_2(beta_2).with_epsilon(epsilon),
+    );
+    let lr_at = |k: usize| schedule.lr(k as u32);
+    let (mut lr_check, mut worst_b) = (LrCheck::new(), 0f64);
+    for (k, u) in updates.iter().enumerate() {
+        let beta_1 = schedule.momentum(k as u32).expect("fastai cycles β₁");
+        // burn keeps β₁ in f32.
+        let beta_1 = f64::from(beta_1 as f32);
+        let m = leaf(&u.state, "moment_1");
+        let used_b = if k == 0 {
+            1.0 - ratio(m, &u.grad)
+        } else {
+            let prev = leaf(&updates[k - 1].state, "moment_1");
+            ratio(&sub(m, &u.grad), &sub(prev, &u.grad))
+        };
+        worst_b = worst_b.max((used_b - beta_1).abs());
+        assert!(
+            (used_b - beta_1).abs() < MOMENTUM_TOL,
+            "step {k}: Adam used β₁ {used_b}, core {beta_1}"
+        );
+        // burn's direction at time t = k + 1, with the β₁ it used.
+        let t = (k + 1) as i32;
+        let bc2 = (1.0 - f64::from(beta_2).powi(t)).sqrt();
+        let factor = bc2 / (1.0 - used_b.powi(t));
+        let v = leaf(&u.state, "moment_2");
+        let direction: Vec<f64> = m
+            .iter()
+            .zip(v)
+            .map(|(m, v)| m * factor / (v.sqrt() + f64::from(epsilon) * bc2))
+            .collect();
+        let used_lr = ratio(&sub(&u.before, &u.after), &direction);
+        lr_check.check("Adam", k, used_lr, lr_at, lr_tolerance(&u.before, &u.after));
+    }
+    eprintln!("Adam worst β₁ error {worst_b:e}");
+    lr_check.assert_power(updates.len(), 0.8);
+    assert_loss_falls(&updates);
+}

@@ -1,0 +1,94 @@
+//! The range test on a burn model and loader: suggestions inside the sweep, the caller's
+//! model bit-identical afterwards, invalid configurations as the core's typed errors.
+
+mod common;
+
+use burn::optim::SgdConfig;
+use common::{blobs, device, loader, Probe};
+use onecycle_burn::{range_test, Error, MAX_RANGE_STEPS};
+use onecycle_core::finder::{RangeTestConfig, StopReason};
+use onecycle_core::FinderError;
+
+#[test]
+fn suggestions_lie_inside_the_sweep_and_the_model_is_untouched() {
+    let device = device(11);
+    let model = Probe::new(&device);
+    let before = model.weights();
+    let data = loader(blobs(240, 5), 8); // 30 batches: the 100-step sweep wraps round 3 times
+    let config = RangeTestConfig {
+        start_lr: 1e-5,
+        end_lr: 100.0,
+        ..RangeTestConfig::default()
+    };
+    let outcome = range_test(&model, SgdConfig::new().init(), &data, config).expect("range test");
+
+    assert!(outcome.curve.len() > 20, "{} points", outcome.curve.len());
+    // The sweep ran to its end or stopped on the core's divergence rule, nothing else.
+    match outcome.stop {
+        StopReason::Completed => assert_eq!(outcome.curve.len(), 100),
+        StopReason::Diverged | StopReason::NonFiniteLoss => assert!(outcome.curve.len() < 100),
+        other => panic!("unexpected stop {other:?}"),
+    }
+    // Each point's lr is the core's sweep at that step (exponential from start to end).
+    for (i, p) in outcome.curve.iter().enumerate() {
+        let expected = 1e-5 * (100.0f64 / 1e-5).powf(i as f64 / 100.0);
+        assert!(
+            (p.lr / expected - 1.0).abs() < 1e-12,
+            "point {i}: {} vs {expected}",
+            p.lr
+        );
+    }
+    let s = outcome.suggestions.expect("curve long enough");
+    let (lo, hi) = (outcome.curve[0].lr, outcome.curve.last().unwrap().lr);
+    for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("steep", s.steep)] {
+        assert!(
+            lr >= lo && lr <= hi,
+            "{name} {lr:e} outside [{lo:e}, {hi:e}]"
+        );
+    }
+    // fastai's minimum suggestion is the lowest-loss lr / 10, so it may sit one decade lower.
+    assert!(
+        s.minimum >= lo / 10.0 && s.minimum <= hi / 10.0,
+        "minimum {:e}",
+        s.minimum
+    );
+    assert_eq!(model.weights(), before, "the caller's weights changed");
+}
+
+#[test]
+fn invalid_range_configs_are_the_cores_typed_errors() {
+    let device = device(1);
+    let model = Probe::new(&device);
+    let data = loader(blobs(30, 1), 10);
+    let too_long = RangeTestConfig {
+        num_steps: MAX_RANGE_STEPS as u32 + 1,
+        ..RangeTestConfig::default()
+    };
+    let err = range_test(&model, SgdConfig::new().init(), &data, too_long).unwrap_err();
+    assert!(
+        matches!(err, Error::Finder(FinderError::CapacityTooSmall { .. })),
+        "{err:?}"
+    );
+
+    let backwards = RangeTestConfig {
+        start_lr: 1.0,
+        end_lr: 0.1,
+        ..RangeTestConfig::default()
+    };
+    let err = range_test(&model, SgdConfig::new().init(), &data, backwards).unwrap_err();
+    assert!(
+        matches!(err, Error::Finder(FinderError::InvalidEndLr { .. })),
+        "{err:?}"
+    );
+
+    let empty = loader(Vec::new(), 10);
+    let err = range_test(
+        &model,
+        SgdConfig::new().init(),
+        &empty,
+        RangeTestConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::EmptyLoader);
+    assert!(err.to_string().contains("no batch"), "{err}");
+}

@@ -1,0 +1,1 @@
+//! onecycle for candle.
