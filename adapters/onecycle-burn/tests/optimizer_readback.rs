@@ -10,15 +10,12 @@
 //!   `m_{k-1} − g_k` (at step 0, `1 − β₁` is that of `m_0` to `g_0`); `lr_k` is the ratio of
 //!   `w_k − w_{k+1}` to burn's bias-corrected direction built from the recorded moments.
 //!
-//! Tolerances, derived from f32 rounding: burn stores `w_{k+1}` in f32, so each element of
-//! `w_k − w_{k+1}` carries an error up to half an ulp of `w` (2⁻²⁴·|w| relative) plus the f32
-//! rounding of the update itself. The recovered lr's relative error is therefore bounded by
-//! `lr_tolerance` = 4·2⁻²⁴·‖w‖ / ‖w_k − w_{k+1}‖ + 1e-5: tight (~1e-5) while the lr is large,
-//! loose in the last steps of the anneal where the update is a few ulps of the weight. Momentum
+//! Tolerances, derived from f32 rounding: for the lr, [`onecycle_readback::lr_tolerance`]
+//! (~1e-5 relative while the lr is large, looser where an update is a few ulps). Momentum
 //! and β₁ come from moment buffers of similar magnitude, whose ratio carries ~1e-7 (measured
-//! worst 5e-8); the check is 1e-6 absolute, against ~1e-3 between consecutive steps. The test also asserts its own power: at most steps the tolerance is
-//! smaller than the gap to the neighbouring steps' lr, so reading the schedule one step off
-//! fails.
+//! worst 5e-8); the check is 1e-6 absolute, against ~1e-3 between consecutive steps. The
+//! test also asserts its own power: at most steps the lr tolerance is smaller than the gap to
+//! the neighbouring steps' lr, so reading the schedule one step off fails.
 
 mod common;
 
@@ -30,6 +27,7 @@ use burn::train::TrainStep;
 use common::{blobs, device, to_batch, Probe};
 use onecycle_burn::{one_cycle, SgdMomentum};
 use onecycle_core::{Anneal, OneCycleConfig, Phases};
+use onecycle_readback::{lr_tolerance, ratio, sub, LrCheck};
 
 const STEPS: u32 = 300;
 const BATCH: usize = 12;
@@ -63,17 +61,6 @@ fn leaf<'a>(state: &'a [(String, Vec<f64>)], suffix: &str) -> &'a [f64] {
         state.iter().map(|s| &s.0).collect::<Vec<_>>()
     );
     &found[0].1
-}
-
-/// `argmin_c |a − c·b|²`.
-fn ratio(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let den: f64 = b.iter().map(|y| y * y).sum();
-    num / den
-}
-
-fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).map(|(x, y)| x - y).collect()
 }
 
 fn to_f64(data: TensorData) -> Vec<f64> {
@@ -132,56 +119,6 @@ fn train(
     updates
 }
 
-/// The relative error bound of an lr recovered from the update `before − after` (see the
-/// module docs).
-fn lr_tolerance(before: &[f64], after: &[f64]) -> f64 {
-    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    4.0 * f64::from(f32::EPSILON) / 2.0 * norm(before) / norm(&sub(before, after)) + 1e-5
-}
-
-/// Checks an lr recovered at step `k` against the core's, and counts whether the check could
-/// tell step `k` from its neighbours (`resolved`).
-struct LrCheck {
-    worst: f64,
-    resolved: usize,
-}
-
-impl LrCheck {
-    fn new() -> Self {
-        Self {
-            worst: 0.0,
-            resolved: 0,
-        }
-    }
-
-    fn check(&mut self, name: &str, k: usize, used: f64, lr_at: impl Fn(usize) -> f64, tol: f64) {
-        let lr = lr_at(k);
-        let err = (used / lr - 1.0).abs();
-        assert!(
-            err < tol,
-            "step {k}: {name} used lr {used:e}, core {lr:e} (tolerance {tol:e})"
-        );
-        self.worst = self.worst.max(err / tol);
-        let gap = |j: usize| (lr_at(j) / lr - 1.0).abs();
-        if k > 0 && gap(k - 1) > 2.0 * tol && gap(k + 1) > 2.0 * tol {
-            self.resolved += 1;
-        }
-    }
-
-    /// The check had power: at least `share` of the steps were told from their neighbours.
-    fn assert_power(&self, steps: usize, share: f64) {
-        eprintln!(
-            "lr: worst error {:.3} of the tolerance; {} of {steps} steps resolved",
-            self.worst, self.resolved
-        );
-        assert!(
-            self.resolved as f64 >= share * steps as f64,
-            "only {} of {steps} steps resolved",
-            self.resolved
-        );
-    }
-}
-
 fn assert_loss_falls(updates: &[Update]) {
     let mean = |u: &[Update]| u.iter().map(|u| u.loss).sum::<f64>() / u.len() as f64;
     let (first, last) = (mean(&updates[..30]), mean(&updates[updates.len() - 30..]));
@@ -223,7 +160,7 @@ fn check_sgd(config: OneCycleConfig<f64>) {
         }
     }
     eprintln!("SGD worst momentum error {worst_m:e}");
-    lr_check.assert_power(updates.len(), 0.8);
+    lr_check.assert_power(0.8);
     assert_loss_falls(&updates);
 }
 
@@ -283,6 +220,6 @@ fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
         lr_check.check("Adam", k, used_lr, lr_at, lr_tolerance(&u.before, &u.after));
     }
     eprintln!("Adam worst β₁ error {worst_b:e}");
-    lr_check.assert_power(updates.len(), 0.8);
+    lr_check.assert_power(0.8);
     assert_loss_falls(&updates);
 }

@@ -1,1 +1,12 @@
-//! onecycle for candle.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod driver;
+mod error;
+pub mod range_test;
+
+pub use driver::{CycleMomentum, Driver};
+pub use error::Error;
+pub use onecycle_core;
+pub use range_test::{range_test, RangeTestOutcome, MAX_RANGE_STEPS};

@@ -1,0 +1,117 @@
+//! The range test on a candle model (softmax regression on MNIST): suggestions inside the
+//! sweep, the weights bit-identical afterwards (also when the sweep fails midway), invalid
+//! configurations as the core's typed errors.
+
+mod common;
+
+use candle_core::{Tensor, Var};
+use candle_nn::optim::{Optimizer, SGD};
+use common::{batches, mnist, Probe};
+use onecycle_candle::{range_test, Error, MAX_RANGE_STEPS};
+use onecycle_core::finder::{RangeTestConfig, StopReason};
+use onecycle_core::FinderError;
+
+/// A probe that has been trained a little, so "restored" is not "still zero".
+fn trained_probe(batches: &[common::Batch]) -> Probe {
+    let probe = Probe::new();
+    let mut sgd = SGD::new(probe.vars(), 0.05).unwrap();
+    for batch in &batches[..5] {
+        sgd.backward_step(&probe.loss(batch).unwrap()).unwrap();
+    }
+    probe
+}
+
+#[test]
+fn suggestions_lie_inside_the_sweep_and_the_weights_are_restored() {
+    let data = mnist(64 * 40);
+    let batches = batches(&data, 64, 3, 0);
+    let probe = trained_probe(&batches);
+    let before = probe.weights();
+    let config = RangeTestConfig {
+        start_lr: 1e-5,
+        end_lr: 100.0,
+        ..RangeTestConfig::default()
+    };
+    let sgd = SGD::new(probe.vars(), 0.0).unwrap();
+    let outcome = range_test(&probe.vars(), sgd, config, |k| {
+        probe.loss(&batches[k as usize % batches.len()])
+    })
+    .expect("range test");
+
+    assert_eq!(probe.weights(), before, "the weights changed");
+    match outcome.stop {
+        StopReason::Completed => assert_eq!(outcome.curve.len(), 100),
+        StopReason::Diverged | StopReason::NonFiniteLoss => assert!(outcome.curve.len() < 100),
+        other => panic!("unexpected stop {other:?}"),
+    }
+    assert!(outcome.curve.len() > 20, "{} points", outcome.curve.len());
+    // Each point's lr is the core's exponential sweep at that step.
+    for (i, p) in outcome.curve.iter().enumerate() {
+        let expected = 1e-5 * (100.0f64 / 1e-5).powf(i as f64 / 100.0);
+        assert!(
+            (p.lr / expected - 1.0).abs() < 1e-12,
+            "point {i}: {} vs {expected}",
+            p.lr
+        );
+    }
+    let s = outcome.suggestions.expect("curve long enough");
+    let (lo, hi) = (outcome.curve[0].lr, outcome.curve.last().unwrap().lr);
+    for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("steep", s.steep)] {
+        assert!(
+            lr >= lo && lr <= hi,
+            "{name} {lr:e} outside [{lo:e}, {hi:e}]"
+        );
+    }
+    // fastai's minimum suggestion is the lowest-loss lr / 10: up to a decade lower.
+    assert!(
+        s.minimum >= lo / 10.0 && s.minimum <= hi / 10.0,
+        "minimum {:e}",
+        s.minimum
+    );
+}
+
+#[test]
+fn a_sweep_that_fails_midway_still_restores_the_weights() {
+    let data = mnist(64 * 10);
+    let batches = batches(&data, 64, 5, 0);
+    let probe = trained_probe(&batches);
+    let before = probe.weights();
+    let sgd = SGD::new(probe.vars(), 0.0).unwrap();
+    let err = range_test(&probe.vars(), sgd, RangeTestConfig::default(), |k| {
+        if k < 30 {
+            probe.loss(&batches[k as usize % batches.len()])
+        } else {
+            // A loss of the wrong shape after 30 updates.
+            Tensor::zeros(3, candle_core::DType::F32, &candle_core::Device::Cpu)
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::NonScalarLoss { elements: 3 }), "{err}");
+    assert_eq!(probe.weights(), before, "the weights changed");
+}
+
+#[test]
+fn invalid_range_configs_are_the_cores_typed_errors() {
+    let var = Var::zeros(2, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    let loss = |_| var.as_tensor().sum_all();
+    let sgd = || SGD::new(vec![var.clone()], 0.0).unwrap();
+    let too_long = RangeTestConfig {
+        num_steps: MAX_RANGE_STEPS as u32 + 1,
+        ..RangeTestConfig::default()
+    };
+    let err = range_test(std::slice::from_ref(&var), sgd(), too_long, loss).unwrap_err();
+    assert!(
+        matches!(err, Error::Finder(FinderError::CapacityTooSmall { .. })),
+        "{err:?}"
+    );
+    let backwards = RangeTestConfig {
+        start_lr: 1.0,
+        end_lr: 0.1,
+        ..RangeTestConfig::default()
+    };
+    let err = range_test(std::slice::from_ref(&var), sgd(), backwards, loss).unwrap_err();
+    assert!(
+        matches!(err, Error::Finder(FinderError::InvalidEndLr { .. })),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,132 @@
+//! Test support for the onecycle adapters: the arithmetic that recovers the learning rate an
+//! optimiser actually used from the weights it wrote, and the tolerance f32 rounding allows.
+//!
+//! An update `w_{k+1} = w_k − lr_k·d_k` (for SGD `d_k` is the gradient or the velocity, for
+//! Adam the bias-corrected direction) gives `lr_k` as the least-squares [`ratio`] of
+//! `w_k − w_{k+1}` to `d_k`. The weights are stored in f32, so each element of the difference
+//! carries up to half an ulp of `w` (2⁻²⁴·|w|) plus the f32 rounding of the update itself:
+//! [`lr_tolerance`] bounds the recovered lr's relative error by
+//! `4·2⁻²⁴·‖w‖ / ‖w_k − w_{k+1}‖ + 1e-5` — about 1e-5 while the lr is large, looser in the last
+//! steps of an anneal, where an update is a few ulps of the weight. [`LrCheck`] also measures
+//! the check's power: how many steps it could tell from their neighbours, so a test that reads
+//! the schedule one step off fails.
+//!
+//! ```
+//! use onecycle_readback::{lr_tolerance, ratio, sub};
+//! let before = [1.0, 2.0];
+//! let grad = [0.5, -1.0];
+//! let after = [1.0 - 0.1 * 0.5, 2.0 + 0.1 * 1.0];
+//! let lr = ratio(&sub(&before, &after), &grad);
+//! assert!((lr / 0.1 - 1.0).abs() < lr_tolerance(&before, &after));
+//! ```
+
+/// `argmin_c ‖a − c·b‖²`.
+#[must_use]
+pub fn ratio(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    num / den
+}
+
+/// `a − b`, element by element.
+#[must_use]
+pub fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x - y).collect()
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// The relative error bound of an lr recovered from the f32 update `before − after` (see the
+/// crate docs).
+#[must_use]
+pub fn lr_tolerance(before: &[f64], after: &[f64]) -> f64 {
+    4.0 * f64::from(f32::EPSILON) / 2.0 * norm(before) / norm(&sub(before, after)) + 1e-5
+}
+
+/// Checks recovered lrs against the schedule's, step by step, and counts the steps the check
+/// could tell from both neighbours (`resolved`).
+#[derive(Debug, Default)]
+pub struct LrCheck {
+    worst: f64,
+    resolved: usize,
+    steps: usize,
+}
+
+impl LrCheck {
+    /// A check that has seen no step.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asserts that `used`, the lr recovered at step `k`, is `lr_at(k)` within `tol`
+    /// (relative).
+    ///
+    /// # Panics
+    /// When it is not: the test fails with the step and both values.
+    pub fn check(
+        &mut self,
+        name: &str,
+        k: usize,
+        used: f64,
+        lr_at: impl Fn(usize) -> f64,
+        tol: f64,
+    ) {
+        let lr = lr_at(k);
+        let err = (used / lr - 1.0).abs();
+        assert!(
+            err < tol,
+            "step {k}: {name} used lr {used:e}, core {lr:e} (tolerance {tol:e})"
+        );
+        self.worst = self.worst.max(err / tol);
+        self.steps += 1;
+        let gap = |j: usize| (lr_at(j) / lr - 1.0).abs();
+        if k > 0 && gap(k - 1) > 2.0 * tol && gap(k + 1) > 2.0 * tol {
+            self.resolved += 1;
+        }
+    }
+
+    /// Asserts the check had power: at least `share` of the steps were told from their
+    /// neighbours. Prints the worst error as a share of its tolerance.
+    ///
+    /// # Panics
+    /// When fewer steps were resolved.
+    pub fn assert_power(&self, share: f64) {
+        eprintln!(
+            "lr: worst error {:.3} of the tolerance; {} of {} steps resolved",
+            self.worst, self.resolved, self.steps
+        );
+        assert!(
+            self.resolved as f64 >= share * self.steps as f64,
+            "only {} of {} steps resolved",
+            self.resolved,
+            self.steps
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_lr_one_step_off_is_caught() {
+        let lr_at = |k: usize| 0.1 * 0.9f64.powi(k as i32);
+        let before = [1.0, -1.0];
+        let grad = [1.0, 2.0];
+        let after: Vec<f64> = before
+            .iter()
+            .zip(grad)
+            .map(|(w, g)| w - lr_at(4) * g)
+            .collect();
+        let used = ratio(&sub(&before, &after), &grad);
+        let tol = lr_tolerance(&before, &after);
+        let mut check = LrCheck::new();
+        check.check("test", 4, used, lr_at, tol);
+        check.assert_power(1.0);
+        let off = std::panic::catch_unwind(|| LrCheck::new().check("test", 5, used, lr_at, tol));
+        assert!(off.is_err(), "the lr of step 4 passed as step 5's");
+    }
+}
