@@ -2,10 +2,12 @@
 //!
 //! - `bookkeeping`: one scheduler step plus the momentum lookup `Cycled` does per parameter:
 //!   the whole per-step cost of the adapter outside burn's own update.
-//! - `train_step/plain` vs `train_step/onecycle`: a full step (forward, backward, Adam update) of
+//! - then a table, side by side: a full step (forward, backward, Adam update) of
 //!   a 784-128-10 MLP on a batch of 64, with burn's constant lr and Adam, and with
 //!   `ScheduleLr` + `Cycled<AdamConfig>` (the optimiser rebuilt with the schedule's β₁ for each
-//!   of the 4 parameter tensors).
+//!   of the 4 parameter tensors). They alternate in rounds of 20 steps
+//!   ([`onecycle_readback::side_by_side`]), with the plain step a second time as the noise
+//!   floor: sequential criterion groups on this shared machine drift by 10–30%.
 //!
 //! `cargo bench -p onecycle-burn --bench overhead`
 
@@ -17,9 +19,10 @@ use burn::nn::{Linear, LinearConfig, Relu};
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use onecycle_burn::{one_cycle, Cycled, ScheduleLr};
 use onecycle_core::OneCycleConfig;
+use onecycle_readback::{print_side_by_side, side_by_side};
 
 #[derive(Module, Debug)]
 struct Mlp {
@@ -43,7 +46,7 @@ fn bookkeeping(c: &mut Criterion) {
     });
 }
 
-fn train_step(c: &mut Criterion) {
+fn train_steps_side_by_side() {
     let device = Device::default();
     device.seed(0);
     let device = device.autodiff();
@@ -66,29 +69,37 @@ fn train_step(c: &mut Criterion) {
         optim.step(lr, model, grads)
     };
 
-    let mut group = c.benchmark_group("train_step");
-    {
-        let mut optim = AdamConfig::new().init();
-        let mut m = model.clone();
-        group.bench_function("plain", |b| {
-            b.iter(|| {
-                m = step(m.clone(), &mut optim, 1e-3);
-            })
-        });
-    }
-    {
-        let (mut lr, mut optim) =
-            one_cycle(OneCycleConfig::pytorch(1e-3, STEPS), AdamConfig::new()).unwrap();
-        let mut m = model.clone();
-        group.bench_function("onecycle", |b| {
-            b.iter(|| {
+    let mut plain = (model.clone(), AdamConfig::new().init());
+    let mut again = (model.clone(), AdamConfig::new().init());
+    let (mut lr, optim) =
+        one_cycle(OneCycleConfig::pytorch(1e-3, STEPS), AdamConfig::new()).unwrap();
+    let mut cycled = (model, optim);
+    let results = side_by_side(
+        &mut [
+            ("plain (constant lr, Adam)", &mut || {
+                plain.0 = step(plain.0.clone(), &mut plain.1, 1e-3)
+            }),
+            ("onecycle (ScheduleLr + Cycled<Adam>)", &mut || {
                 let rate = lr.step();
-                m = step(m.clone(), &mut optim, rate);
-            })
-        });
-    }
-    group.finish();
+                cycled.0 = step(cycled.0.clone(), &mut cycled.1, rate);
+            }),
+            ("plain again (noise floor)", &mut || {
+                again.0 = step(again.0.clone(), &mut again.1, 1e-3)
+            }),
+        ],
+        50,
+        20,
+    );
+    print_side_by_side(
+        "burn train step, 784-128-10 MLP, batch 64 (side by side)",
+        &results,
+    );
 }
 
-criterion_group!(benches, bookkeeping, train_step);
-criterion_main!(benches);
+criterion_group!(benches, bookkeeping);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    train_steps_side_by_side();
+}

@@ -1,5 +1,6 @@
-//! Test support for the onecycle adapters: the arithmetic that recovers the learning rate an
-//! optimiser actually used from the weights it wrote, and the tolerance f32 rounding allows.
+//! Test and bench support for the onecycle adapters: the arithmetic that recovers the learning
+//! rate an optimiser actually used from the weights it wrote, the tolerance f32 rounding allows,
+//! and [`side_by_side`], the interleaved timing the overhead benches print.
 //!
 //! An update `w_{k+1} = w_k − lr_k·d_k` (for SGD `d_k` is the gradient or the velocity, for
 //! Adam the bias-corrected direction) gives `lr_k` as the least-squares [`ratio`] of
@@ -107,6 +108,49 @@ impl LrCheck {
     }
 }
 
+/// Times `variants` side by side on a shared, noisy machine: `rounds` rounds, each running
+/// every variant for `steps` consecutive calls (timed one by one), the order rotating from
+/// round to round so no variant always follows the same one. Returns, per variant, its name
+/// and the median seconds per call. Give the same code twice (an A/A pair) to see the noise
+/// floor of the comparison.
+pub fn side_by_side(
+    variants: &mut [(&str, &mut dyn FnMut())],
+    rounds: usize,
+    steps: usize,
+) -> Vec<(String, f64)> {
+    let n = variants.len();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds * steps); n];
+    for round in 0..rounds {
+        for offset in 0..n {
+            let v = (round + offset) % n;
+            for _ in 0..steps {
+                let start = std::time::Instant::now();
+                (variants[v].1)();
+                times[v].push(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    variants
+        .iter()
+        .zip(times)
+        .map(|((name, _), mut t)| {
+            t.sort_by(f64::total_cmp);
+            ((*name).to_owned(), t[t.len() / 2])
+        })
+        .collect()
+}
+
+/// Prints [`side_by_side`]'s result as a table: median per call and ratio to the first variant.
+pub fn print_side_by_side(title: &str, results: &[(String, f64)]) {
+    println!(
+        "\n{title}\n| variant | median per step | vs {} |\n|---|---|---|",
+        results[0].0
+    );
+    for (name, t) in results {
+        println!("| {name} | {:.1} µs | {:.3}× |", t * 1e6, t / results[0].1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +172,17 @@ mod tests {
         check.assert_power(1.0);
         let off = std::panic::catch_unwind(|| LrCheck::new().check("test", 5, used, lr_at, tol));
         assert!(off.is_err(), "the lr of step 4 passed as step 5's");
+    }
+
+    #[test]
+    fn side_by_side_runs_every_variant_rounds_times_steps() {
+        let (mut a, mut b) = (0, 0);
+        let results = side_by_side(&mut [("a", &mut || a += 1), ("b", &mut || b += 1)], 3, 4);
+        assert_eq!((a, b), (12, 12));
+        assert_eq!(
+            results.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(results.iter().all(|r| r.1 >= 0.0));
     }
 }
