@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod cli;
 pub mod data;
+pub mod dist;
 pub mod nn;
 pub mod plot;
 pub mod study;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use trainer_cuda::cli::{run, Cli};
+use trainer_cuda::cli::{run_in, Cli};
+use trainer_cuda::dist::Collective;
 
 fn main() -> ExitCode {
     // Keep big training buffers mapped between steps (see `tune_allocator`).
@@ -11,12 +12,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match run(&cli, &mut out) {
+    let world = world();
+    match run_in(&cli, world.as_ref(), &mut out) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if world.size() > 1 => {
+            // Name the rank, then end every process of the job now instead of leaving the
+            // others blocked in a collective.
+            eprintln!("error: rank {} of {}: {e:#}", world.rank(), world.size());
+            world.abort(1)
+        }
         Err(e) => {
             // One line: the problem and its causes, no backtrace.
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// MPI's world under the `mpi` feature (a plain launch is a world of one), else one process.
+fn world() -> Box<dyn Collective> {
+    #[cfg(feature = "mpi")]
+    if let Some(world) = trainer_cuda::dist::MpiWorld::init() {
+        return Box::new(world);
+    }
+    Box::new(trainer_cuda::dist::Solo)
 }

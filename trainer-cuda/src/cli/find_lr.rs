@@ -8,6 +8,9 @@ use clap::{Args, ValueEnum};
 use onecycle_core::finder::{Method, Suggestions};
 use serde::Serialize;
 
+use crate::cli::common::check_world;
+use crate::dist::{Collective, DataParallel};
+use crate::train::progress::Verbosity;
 use crate::train::range_curve::{curve_chart, read_curve_csv, suggestions};
 
 /// Output format of `onecycle find-lr`.
@@ -100,7 +103,7 @@ pub struct FindLrArgs {
 ///
 /// # Errors
 /// Data, model or config problems; too short a curve for suggestions.
-pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) -> Result<()> {
     use onecycle_core::finder::Sweep;
     let cfg = onecycle_core::RangeTestConfig {
         start_lr: args.start_lr,
@@ -114,18 +117,29 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
         ..onecycle_core::RangeTestConfig::default()
     };
     let c = &args.common;
+    check_world(c.batch_size, world)?;
+    let writer = world.rank() == 0;
+    let verbosity = if writer {
+        c.verbosity()
+    } else {
+        Verbosity::Quiet
+    };
     let data = c.load_data()?;
     let (mut net, _) = c.build(&data)?;
     let train_set = data.train.head(c.train_limit);
     let outcome = crate::train::range_test::range_test(
-        net.as_mut(),
+        &mut DataParallel::new(net.as_mut(), world),
         &train_set,
         c.batch_size,
         c.seed,
         cfg,
         Some(c.optimizer.default_momentum()),
-        c.verbosity(),
+        verbosity,
     )?;
+    if !writer {
+        // Every rank has the same curve (the loss is all-reduced); rank 0 reports it.
+        return Ok(());
+    }
     let csv = args
         .csv
         .clone()
@@ -145,7 +159,7 @@ pub fn run_live(args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
     })?;
     curve_chart(&outcome.curve(), Some(&s), None).save_svg(&plot)?;
     crate::train::progress::note(
-        c.verbosity(),
+        verbosity,
         &format!(
             "find-lr: curve in {}, plot in {}",
             csv.display(),

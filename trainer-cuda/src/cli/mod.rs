@@ -58,13 +58,31 @@ pub enum DataAction {
 /// # Errors
 /// Whatever the command reports; the caller prints it as one line.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
+    run_in(cli, &crate::dist::Solo, out)
+}
+
+/// Runs a parsed command as one process of `world` (see [`crate::dist`]): `train` and a live
+/// `find-lr` train data-parallel; the other commands run in a world of one only.
+///
+/// # Errors
+/// As [`run`], and a command other than those two under `mpirun -np N` with `N > 1`.
+pub fn run_in(cli: &Cli, world: &dyn crate::dist::Collective, out: &mut dyn Write) -> Result<()> {
+    let parallel = matches!(
+        &cli.command,
+        Command::Train(_) | Command::FindLr(find_lr::FindLrArgs { from_csv: None, .. })
+    );
+    if world.size() > 1 && !parallel {
+        anyhow::bail!(
+            "only `train` and a live `find-lr` run data-parallel; run this command without mpirun"
+        );
+    }
     match &cli.command {
         Command::Schedule(args) => schedule::run(args, out),
         Command::FindLr(args) => match &args.from_csv {
             Some(path) => find_lr::run_from_csv(path, args, out),
-            None => find_lr::run_live(args, out),
+            None => find_lr::run_live(args, world, out),
         },
-        Command::Train(args) => train::run(args, out),
+        Command::Train(args) => train::run(args, world, out),
         Command::Compare(args) => compare::run(args, out),
         Command::Data {
             action: DataAction::Fetch { dataset, data_dir },

@@ -7,10 +7,11 @@ use anyhow::{bail, Result};
 use clap::Args;
 use onecycle_core::Preset;
 
-use crate::cli::common::TrainingArgs;
+use crate::cli::common::{check_world, TrainingArgs};
 use crate::cli::schedule::parse_preset;
+use crate::dist::{Collective, DataParallel};
 use crate::train::config::{MaxLr, RunConfig};
-use crate::train::progress::note;
+use crate::train::progress::{note, Verbosity};
 use crate::train::range_test::{range_test, valley};
 use crate::train::run::{train, ResumeFrom, RunControl, RunDir, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
@@ -65,8 +66,16 @@ pub struct TrainArgs {
 ///
 /// # Errors
 /// Bad options, data or checkpoint problems.
-pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
-    let verbosity = args.common.verbosity();
+pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Result<()> {
+    // Rank 0 alone reports and writes (config, curve, checkpoints, metrics, plots); every rank
+    // reads a run to resume.
+    let writer = world.rank() == 0;
+    let verbosity = if writer {
+        args.common.verbosity()
+    } else {
+        Verbosity::Quiet
+    };
+    check_world(args.common.batch_size, world)?;
     if args.resume.is_none() && !(args.epochs.is_finite() && args.epochs > 0.0) {
         bail!(
             "--epochs {} is not a training budget: give a positive number such as 0.5 or 2",
@@ -182,7 +191,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
             MaxLr::Auto => {
                 let train_set = &parts.train;
                 let outcome = range_test(
-                    net.as_mut(),
+                    &mut DataParallel::new(net.as_mut(), world),
                     train_set,
                     c.batch_size,
                     c.seed,
@@ -191,11 +200,13 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
                     verbosity,
                 )?;
                 let v = valley(&outcome)?;
-                // `write_atomic` creates the run directory.
-                crate::atomic::write_atomic(
-                    &dir.path.join("find-lr.csv"),
-                    outcome.csv().as_bytes(),
-                )?;
+                if writer {
+                    // `write_atomic` creates the run directory.
+                    crate::atomic::write_atomic(
+                        &dir.path.join("find-lr.csv"),
+                        outcome.csv().as_bytes(),
+                    )?;
+                }
                 note(
                     verbosity,
                     &format!("--max-lr auto: range test valley = {v:.3e}"),
@@ -206,22 +217,30 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         cfg.schedule
             .build()
             .map_err(|e| anyhow::anyhow!("invalid schedule: {e}"))?;
-        dir.write_config(&cfg)?;
+        if writer {
+            dir.write_config(&cfg)?;
+        }
         (net, dir, cfg, None)
     };
 
     let result = train(
         &cfg,
-        net.as_mut(),
+        &mut DataParallel::new(net.as_mut(), world),
         &data,
         start,
         &RunControl {
-            dir: Some(&dir),
+            dir: writer.then_some(&dir),
             stop_after_epochs: args.stop_after_epoch,
             verbosity,
             label: cfg.schedule.kind.name().to_string(),
         },
     )?;
+    if !writer {
+        return match result.end {
+            RunEnd::Diverged => bail!("the loss became non-finite: lower --max-lr"),
+            _ => Ok(()),
+        };
+    }
     result.metrics.write(&dir.path)?;
     let charts = crate::train::charts::run_charts(&result.metrics, cfg.schedule.kind.name());
     crate::plot::save_stacked_svg(&charts, &dir.path.join("training.svg"))?;

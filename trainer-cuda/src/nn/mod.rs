@@ -70,6 +70,8 @@ pub enum NnError {
     Device(String),
     /// An unknown model name.
     UnknownModel(String),
+    /// Data-parallel training failed: a collective operation, or ranks that disagree.
+    Distributed(String),
 }
 
 impl fmt::Display for NnError {
@@ -80,6 +82,7 @@ impl fmt::Display for NnError {
             Self::Hyper(m) => write!(f, "hyper-parameter: {m}"),
             Self::Checkpoint(m) => write!(f, "checkpoint: {m}"),
             Self::Device(m) => write!(f, "device: {m}"),
+            Self::Distributed(m) => write!(f, "data-parallel: {m}"),
             Self::UnknownModel(m) => {
                 write!(
                     f,
@@ -226,6 +229,9 @@ impl EvalResult {
     }
 }
 
+/// What [`Network::train_step_reduced`] passes the flat gradient buffer to.
+pub type GradReduce<'a> = &'a mut dyn FnMut(&mut [f32]) -> Result<(), NnError>;
+
 /// A trainable classifier on some device (object safe: use `Box<dyn Network>`).
 ///
 /// Images are f32 NCHW, already normalised; labels are class indices.
@@ -242,6 +248,21 @@ pub trait Network {
         labels: &[u8],
         lr: f64,
         momentum: Option<f64>,
+    ) -> Result<f32, NnError>;
+    /// As [`Network::train_step`], with the gradients of all parameters passed to `reduce`
+    /// as one flat buffer (the parameters' fixed order) between the backward pass and the
+    /// update: data-parallel training averages them across processes there
+    /// ([`crate::dist::DataParallel`]).
+    ///
+    /// # Errors
+    /// As [`Network::train_step`], and whatever `reduce` returns.
+    fn train_step_reduced(
+        &mut self,
+        images: &[f32],
+        labels: &[u8],
+        lr: f64,
+        momentum: Option<f64>,
+        reduce: GradReduce<'_>,
     ) -> Result<f32, NnError>;
     /// Mean loss and correct count over a data set, in eval mode, `batch` images at a time.
     ///

@@ -9,7 +9,9 @@ use super::device::NnDevice;
 use super::layers::{self, Ctx, Init, ModelSpec};
 use super::optim::{default_momentum, Optim};
 use super::rng::SplitMix64;
-use super::{EvalResult, ModelKind, NamedTensor, Network, NnError, OptimizerKind, Snapshot};
+use super::{
+    EvalResult, GradReduce, ModelKind, NamedTensor, Network, NnError, OptimizerKind, Snapshot,
+};
 
 type P<D> = Tensor<(usize,), f32, D>;
 
@@ -197,13 +199,16 @@ fn check_shape(name: &str, want: &[usize], got: &[usize], len: usize) -> Result<
     Ok(())
 }
 
-impl<D: NnDevice> Network for Net<D> {
-    fn train_step(
+impl<D: NnDevice> Net<D> {
+    /// One training step; with `reduce`, the gradients pass through it as one flat host
+    /// buffer (all parameters in their fixed order) between the backward pass and the update.
+    fn step(
         &mut self,
         images: &[f32],
         labels: &[u8],
         lr: f64,
         momentum: Option<f64>,
+        reduce: Option<GradReduce<'_>>,
     ) -> Result<f32, NnError> {
         let n = self.check_batch(images, labels)?;
         if !(lr.is_finite() && lr >= 0.0) {
@@ -241,8 +246,46 @@ impl<D: NnDevice> Network for Net<D> {
         let grads = loss
             .try_backward()
             .map_err(|e| NnError::Device(format!("{e:?}")))?;
+        let mut grads: Vec<P<D>> = self.params.iter().map(|p| grads.get(p)).collect();
+        if let Some(reduce) = reduce {
+            let mut flat: Vec<f32> =
+                Vec::with_capacity(self.params.iter().map(|p| p.shape().0).sum());
+            for g in &grads {
+                flat.extend_from_slice(&g.as_vec());
+            }
+            reduce(&mut flat)?;
+            let mut rest = flat.as_slice();
+            for g in &mut grads {
+                let (mine, tail) = rest.split_at(g.shape().0);
+                *g = self.dev.tensor_from_vec(mine.to_vec(), (mine.len(),));
+                rest = tail;
+            }
+        }
         self.optim.update(&mut self.params, &grads, lr, mu);
         Ok(value)
+    }
+}
+
+impl<D: NnDevice> Network for Net<D> {
+    fn train_step(
+        &mut self,
+        images: &[f32],
+        labels: &[u8],
+        lr: f64,
+        momentum: Option<f64>,
+    ) -> Result<f32, NnError> {
+        self.step(images, labels, lr, momentum, None)
+    }
+
+    fn train_step_reduced(
+        &mut self,
+        images: &[f32],
+        labels: &[u8],
+        lr: f64,
+        momentum: Option<f64>,
+        reduce: GradReduce<'_>,
+    ) -> Result<f32, NnError> {
+        self.step(images, labels, lr, momentum, Some(reduce))
     }
 
     fn evaluate(

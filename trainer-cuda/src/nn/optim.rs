@@ -58,19 +58,14 @@ impl<D: Device<f32>> Optim<D> {
         }
     }
 
-    /// One update of every parameter with learning rate `lr` and momentum-like `momentum`.
-    pub(crate) fn update(
-        &mut self,
-        params: &mut [P<D>],
-        grads: &Gradients<f32, D>,
-        lr: f64,
-        momentum: f64,
-    ) {
+    /// One update of every parameter (`grads[i]` is `params[i]`'s gradient) with learning rate
+    /// `lr` and momentum-like `momentum`.
+    pub(crate) fn update(&mut self, params: &mut [P<D>], grads: &[P<D>], lr: f64, momentum: f64) {
         self.step += 1;
         let (lr, mu) = (lr as f32, momentum as f32);
         let t = self.step as i32;
-        for (i, p) in params.iter_mut().enumerate() {
-            let g = grads.get(p);
+        for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let g = g.clone();
             match self.kind {
                 OptimizerKind::Sgd {
                     nesterov,
