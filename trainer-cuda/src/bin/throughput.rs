@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use clap::Parser;
+use trainer_cuda::data::synthetic_batch;
 use trainer_cuda::nn::{
     build_network, peak_rss_bytes, tune_allocator, Backend, DeviceKind, ModelKind, OptimizerKind,
 };
@@ -70,20 +71,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("--device {other}: use cpu or cuda").into()),
     };
     let mut net = build_network(kind, opt, device, 0, input, classes)?;
-    let per = input.0 * input.1 * input.2;
-    let mut state = 0x1234_5678_u32;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state
-    };
-    let images: Vec<f32> = (0..args.batch * per)
-        .map(|_| (next() % 2000) as f32 / 1000.0 - 1.0)
-        .collect();
-    let labels: Vec<u8> = (0..args.batch)
-        .map(|_| (next() % classes as u32) as u8)
-        .collect();
+    let (images, labels) = synthetic_batch(args.batch, input.0 * input.1 * input.2, classes);
     for _ in 0..args.warmup {
         net.train_step(&images, &labels, 0.01, Some(0.9))?;
     }

@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Stop after this many epochs in total, as if interrupted (resume later).
     #[arg(long, hide = true)]
     pub stop_after_epoch: Option<u32>,
+    /// Under mpirun: every rank other than 0 also writes its own metrics (steps.csv with the
+    /// lr and momentum it used) to `<out>/rank-<r>/`, to check that the ranks agree.
+    #[arg(long)]
+    pub log_every_rank: bool,
     /// Data, model and device.
     #[command(flatten)]
     pub common: TrainingArgs,
@@ -236,6 +240,11 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
         },
     )?;
     if !writer {
+        if args.log_every_rank {
+            result
+                .metrics
+                .write(&dir.path.join(format!("rank-{}", world.rank())))?;
+        }
         return match result.end {
             RunEnd::Diverged => bail!("the loss became non-finite: lower --max-lr"),
             _ => Ok(()),

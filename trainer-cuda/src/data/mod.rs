@@ -69,6 +69,7 @@ pub mod fetch;
 pub mod idx;
 pub mod loader;
 pub mod rng;
+mod synthetic;
 
 // The catalogue was `sources` before it also held the data set names; the old
 // path (`data::sources::MNIST`) keeps working.
@@ -82,6 +83,7 @@ pub use catalog::{
 pub use dataset::{Dataset, Normalization, Split};
 pub use error::{DataError, FileProblem, Fix};
 pub use loader::{load_cifar10_dir, load_idx_dir, verify, HashCheck};
+pub use synthetic::synthetic_batch;
 
 /// Makes sure a verified copy of the data set is in `<data_dir>/<name>`: fetches
 /// it when the directory is missing, then verifies every file. Returns the

