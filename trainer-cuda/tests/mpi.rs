@@ -324,3 +324,73 @@ fn a_killed_rank_ends_the_job_and_the_last_checkpoint_resumes() {
         "every step logged once after the resume"
     );
 }
+
+#[test]
+fn the_range_test_sees_the_all_reduced_loss_and_suggests_the_same_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("one.csv"), tmp.path().join("two.csv"));
+    let args = |csv: &Path| -> Vec<String> {
+        [
+            "find-lr",
+            "--model",
+            "mlp",
+            "--train-limit",
+            "2048",
+            "--batch-size",
+            "64",
+            "--steps",
+            "100",
+            "--quiet",
+            "--csv",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([csv.to_str().unwrap().to_owned()])
+        .collect()
+    };
+    let single = ok(
+        plain(),
+        &args(&one).iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let world = ok(
+        mpirun(2),
+        &args(&two).iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // Rank 0 alone reports, and it reports what one process with the global batch finds.
+    assert_eq!(
+        String::from_utf8_lossy(&world.stdout),
+        String::from_utf8_lossy(&single.stdout)
+    );
+    let curve = |p: &Path| -> Vec<(f64, f64)> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+                (v[0], v[2])
+            })
+            .collect()
+    };
+    let (a, b) = (curve(&one), curve(&two));
+    assert_eq!(a.len(), b.len());
+    // Up to the lowest loss, where every suggestion lies, the raw loss is the mean over the
+    // global batch either way (f32 summation order aside); past it the sweep diverges and
+    // amplifies those last-bit differences, so only the lrs are compared there.
+    let lowest = (0..a.len())
+        .min_by(|&i, &j| a[i].1.total_cmp(&a[j].1))
+        .unwrap();
+    for (i, ((lr_a, loss_a), (lr_b, loss_b))) in a.iter().zip(&b).enumerate() {
+        assert_eq!(lr_a, lr_b, "point {i}: the sweep's lr");
+        if i <= lowest {
+            assert!(
+                (loss_a / loss_b - 1.0).abs() < 1e-4,
+                "point {i}: loss {loss_a} vs {loss_b}"
+            );
+        }
+    }
+    assert!(
+        lowest > 20,
+        "the sweep found its lowest loss at point {lowest}"
+    );
+}
