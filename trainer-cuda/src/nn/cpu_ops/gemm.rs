@@ -1,4 +1,5 @@
-//! A safe, bounds-checked wrapper around the `gemm` crate's single-threaded f32 kernel.
+//! A safe, bounds-checked wrapper around the `gemm` crate's single-threaded f32 kernel (gemm
+//! 0.19 with `x86-v4`: AVX-512 where the CPU has it, chosen at run time).
 
 /// A strided read-only matrix view: element `(r, c)` is `data[r * rs + c * cs]`.
 #[derive(Clone, Copy)]
