@@ -6,8 +6,9 @@ mod common;
 use burn::optim::SgdConfig;
 use common::{blobs, device, loader, Probe};
 use onecycle_burn::{range_test, Error, MAX_RANGE_STEPS};
-use onecycle_core::finder::{RangeTestConfig, StopReason};
+use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::FinderError;
+use onecycle_readback::assert_sweep;
 
 #[test]
 fn suggestions_lie_inside_the_sweep_and_the_model_is_untouched() {
@@ -22,35 +23,12 @@ fn suggestions_lie_inside_the_sweep_and_the_model_is_untouched() {
     };
     let outcome = range_test(&model, SgdConfig::new().init(), &data, config).expect("range test");
 
-    assert!(outcome.curve.len() > 20, "{} points", outcome.curve.len());
-    // The sweep ran to its end or stopped on the core's divergence rule, nothing else.
-    match outcome.stop {
-        StopReason::Completed => assert_eq!(outcome.curve.len(), 100),
-        StopReason::Diverged | StopReason::NonFiniteLoss => assert!(outcome.curve.len() < 100),
-        other => panic!("unexpected stop {other:?}"),
-    }
-    // Each point's lr is the core's sweep at that step (exponential from start to end).
-    for (i, p) in outcome.curve.iter().enumerate() {
-        let expected = 1e-5 * (100.0f64 / 1e-5).powf(i as f64 / 100.0);
-        assert!(
-            (p.lr / expected - 1.0).abs() < 1e-12,
-            "point {i}: {} vs {expected}",
-            p.lr
-        );
-    }
-    let s = outcome.suggestions.expect("curve long enough");
-    let (lo, hi) = (outcome.curve[0].lr, outcome.curve.last().unwrap().lr);
-    for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("steep", s.steep)] {
-        assert!(
-            lr >= lo && lr <= hi,
-            "{name} {lr:e} outside [{lo:e}, {hi:e}]"
-        );
-    }
-    // fastai's minimum suggestion is the lowest-loss lr / 10, so it may sit one decade lower.
-    assert!(
-        s.minimum >= lo / 10.0 && s.minimum <= hi / 10.0,
-        "minimum {:e}",
-        s.minimum
+    assert_sweep(
+        &outcome.curve,
+        outcome.stop,
+        &outcome.suggestions,
+        1e-5,
+        100.0,
     );
     assert_eq!(model.weights(), before, "the caller's weights changed");
 }

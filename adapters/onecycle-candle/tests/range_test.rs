@@ -8,8 +8,9 @@ use candle_core::{Tensor, Var};
 use candle_nn::optim::{Optimizer, SGD};
 use common::{batches, mnist, Probe};
 use onecycle_candle::{range_test, Error, MAX_RANGE_STEPS};
-use onecycle_core::finder::{RangeTestConfig, StopReason};
+use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::FinderError;
+use onecycle_readback::assert_sweep;
 
 /// A probe that has been trained a little, so "restored" is not "still zero".
 fn trained_probe(batches: &[common::Batch]) -> Probe {
@@ -39,34 +40,12 @@ fn suggestions_lie_inside_the_sweep_and_the_weights_are_restored() {
     .expect("range test");
 
     assert_eq!(probe.weights(), before, "the weights changed");
-    match outcome.stop {
-        StopReason::Completed => assert_eq!(outcome.curve.len(), 100),
-        StopReason::Diverged | StopReason::NonFiniteLoss => assert!(outcome.curve.len() < 100),
-        other => panic!("unexpected stop {other:?}"),
-    }
-    assert!(outcome.curve.len() > 20, "{} points", outcome.curve.len());
-    // Each point's lr is the core's exponential sweep at that step.
-    for (i, p) in outcome.curve.iter().enumerate() {
-        let expected = 1e-5 * (100.0f64 / 1e-5).powf(i as f64 / 100.0);
-        assert!(
-            (p.lr / expected - 1.0).abs() < 1e-12,
-            "point {i}: {} vs {expected}",
-            p.lr
-        );
-    }
-    let s = outcome.suggestions.expect("curve long enough");
-    let (lo, hi) = (outcome.curve[0].lr, outcome.curve.last().unwrap().lr);
-    for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("steep", s.steep)] {
-        assert!(
-            lr >= lo && lr <= hi,
-            "{name} {lr:e} outside [{lo:e}, {hi:e}]"
-        );
-    }
-    // fastai's minimum suggestion is the lowest-loss lr / 10: up to a decade lower.
-    assert!(
-        s.minimum >= lo / 10.0 && s.minimum <= hi / 10.0,
-        "minimum {:e}",
-        s.minimum
+    assert_sweep(
+        &outcome.curve,
+        outcome.stop,
+        &outcome.suggestions,
+        1e-5,
+        100.0,
     );
 }
 

@@ -21,6 +21,50 @@
 //! assert!((lr / 0.1 - 1.0).abs() < lr_tolerance(&before, &after));
 //! ```
 
+/// Checks an adapter's range-test outcome for an exponential sweep from `start_lr` to `end_lr`
+/// over 100 steps: it completed or stopped on the core's divergence rule, recorded more than 20
+/// points, each point's lr is the sweep's at that step, and the suggestions lie inside the
+/// swept range (fastai's `minimum`, the lowest-loss lr / 10, one decade lower).
+///
+/// # Panics
+/// When any of that does not hold (the test fails with the reason).
+pub fn assert_sweep(
+    curve: &[onecycle_core::finder::Point<f64>],
+    stop: onecycle_core::finder::StopReason,
+    suggestions: &Result<onecycle_core::finder::Suggestions<f64>, onecycle_core::FinderError>,
+    start_lr: f64,
+    end_lr: f64,
+) {
+    use onecycle_core::finder::StopReason;
+    match stop {
+        StopReason::Completed => assert_eq!(curve.len(), 100),
+        StopReason::Diverged | StopReason::NonFiniteLoss => assert!(curve.len() < 100),
+        other => panic!("unexpected stop {other:?}"),
+    }
+    assert!(curve.len() > 20, "{} points", curve.len());
+    for (i, p) in curve.iter().enumerate() {
+        let expected = start_lr * (end_lr / start_lr).powf(i as f64 / 100.0);
+        assert!(
+            (p.lr / expected - 1.0).abs() < 1e-12,
+            "point {i}: {} vs {expected}",
+            p.lr
+        );
+    }
+    let s = suggestions.as_ref().expect("curve long enough");
+    let (lo, hi) = (curve[0].lr, curve[curve.len() - 1].lr);
+    for (name, lr) in [("valley", s.valley), ("slide", s.slide), ("steep", s.steep)] {
+        assert!(
+            lr >= lo && lr <= hi,
+            "{name} {lr:e} outside [{lo:e}, {hi:e}]"
+        );
+    }
+    assert!(
+        s.minimum >= lo / 10.0 && s.minimum <= hi / 10.0,
+        "minimum {:e}",
+        s.minimum
+    );
+}
+
 /// `argmin_c ‖a − c·b‖²`.
 #[must_use]
 pub fn ratio(a: &[f64], b: &[f64]) -> f64 {
