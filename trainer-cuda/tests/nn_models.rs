@@ -238,3 +238,21 @@ fn evaluation_counts_correct_predictions() {
         whole.accuracy()
     );
 }
+
+#[test]
+fn flop_model_matches_hand_counts() {
+    let flops = |kind, input| {
+        build_network(kind, SGD, DeviceKind::Cpu(Backend::Fast), 0, input, 10)
+            .expect("model fits")
+            .matmul_flops_per_image()
+    };
+    // mnist-cnn: conv 1→32 on 28×28 (2·32·9·784 = 451,584), conv 32→64 on 14×14
+    // (2·64·288·196 = 7,225,344), linear 3136→10 (62,720). Training: the first conv needs no
+    // input gradient (2×), the others 3×.
+    assert_eq!(
+        flops(ModelKind::MnistCnn, (1, 28, 28)),
+        (7_739_648, 2 * 451_584 + 3 * (7_225_344 + 62_720))
+    );
+    // mlp 784-256-128-10: 2·(200,704 + 32,768 + 1,280) forward, 3× that for training.
+    assert_eq!(flops(ModelKind::Mlp, (1, 28, 28)), (469_504, 1_408_512));
+}

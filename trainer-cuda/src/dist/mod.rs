@@ -253,6 +253,10 @@ impl Network for DataParallel<'_> {
     fn num_params(&self) -> usize {
         self.net.num_params()
     }
+    fn matmul_flops_per_image(&self) -> (u64, u64) {
+        self.net.matmul_flops_per_image()
+    }
+
     fn describe(&self) -> String {
         format!(
             "{} (data-parallel, rank {} of {})",

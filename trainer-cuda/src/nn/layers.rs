@@ -361,6 +361,47 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
     x
 }
 
+/// Matrix-multiply FLOPs per image (2 per multiply-add) of the convolutions and linear layers
+/// for `(c, h, w)` inputs: `(forward, training step)`.
+///
+/// A convolution costs `2·c_out·c_in·k²·oh·ow` forward; a linear layer `2·fin·fout`. A training
+/// step adds the weight gradient (the same product again) and the input gradient (again, except
+/// for a first convolution, which needs none). Batch norm, ReLU, pooling and the loss are left
+/// out: a few FLOPs per value, bound by memory, not by the multiply units.
+pub(crate) fn matmul_flops(
+    layers: &[Layer],
+    (mut c, mut h, mut w): (usize, usize, usize),
+) -> (u64, u64) {
+    let (mut fwd, mut train) = (0u64, 0u64);
+    for layer in layers {
+        match layer {
+            Layer::Conv { g, input_grad, .. } => {
+                let (oh, ow) = g.out_hw(h, w).unwrap_or((0, 0));
+                let f = 2 * (g.c_out * g.patch_len() * oh * ow) as u64;
+                fwd += f;
+                train += if *input_grad { 3 * f } else { 2 * f };
+                (c, h, w) = (g.c_out, oh, ow);
+            }
+            Layer::Linear { fin, fout, .. } => {
+                let f = 2 * (fin * fout) as u64;
+                fwd += f;
+                train += 3 * f;
+                (c, h, w) = (*fout, 1, 1);
+            }
+            Layer::MaxPool2 => (h, w) = (h / 2, w / 2),
+            Layer::GlobalAvgPool => (h, w) = (1, 1),
+            Layer::Flatten => (c, h, w) = (c * h * w, 1, 1),
+            Layer::Residual(body) => {
+                let (f, t) = matmul_flops(body, (c, h, w));
+                fwd += f;
+                train += t;
+            }
+            Layer::BatchNorm { .. } | Layer::Relu => {}
+        }
+    }
+    (fwd, train)
+}
+
 /// Runs a whole model on an image batch and returns the logits.
 pub(crate) fn logits<D: NnDevice, T: Tape<f32, D>>(
     spec: &ModelSpec,

@@ -41,6 +41,7 @@ mod layers;
 mod models;
 mod network;
 mod optim;
+pub mod profile;
 mod rng;
 
 use std::fmt;
@@ -306,6 +307,9 @@ pub trait Network {
     fn num_params(&self) -> usize;
     /// One line for logs: model, parameter count, layer backend.
     fn describe(&self) -> String;
+    /// Matrix-multiply FLOPs per image, `(forward, training step)`: the bench's FLOP model
+    /// (convolutions and linear layers; see the throughput bench's docs).
+    fn matmul_flops_per_image(&self) -> (u64, u64);
 }
 
 /// Builds a model by name on a device, initialised from `seed`, for `input = (c, h, w)` images

@@ -8,6 +8,7 @@ use dfdx::prelude::*;
 use super::device::NnDevice;
 use super::layers::{self, Ctx, Init, ModelSpec};
 use super::optim::{default_momentum, Optim};
+use super::profile::{self, Phase, Span};
 use super::rng::SplitMix64;
 use super::{
     EvalResult, GradReduce, ModelKind, NamedTensor, Network, NnError, OptimizerKind, Snapshot,
@@ -220,6 +221,7 @@ impl<D: NnDevice> Net<D> {
         if !(0.0..1.0).contains(&mu) {
             return Err(NnError::Hyper(format!("momentum {mu} is outside [0, 1)")));
         }
+        let upload = Span::new(Phase::Step, || "upload batch, allocate gradients".into());
         let x = self.images(images, n);
         let mut onehot = vec![0.0f32; n * self.classes];
         for (i, &l) in labels.iter().enumerate() {
@@ -240,13 +242,18 @@ impl<D: NnDevice> Net<D> {
             fast: self.fast,
             train: true,
         };
+        drop(upload);
+        let forward = Span::new(Phase::Step, || "forward (all layers, loss)".into());
         let logits = layers::logits(&self.spec, &mut ctx, x.traced(grads));
         let loss = cross_entropy_with_logits_loss(logits, targets);
         let value = loss.as_vec().first().copied().unwrap_or(f32::NAN);
+        drop(forward);
+        let backward = Span::new(Phase::Step, || "backward (all layers)".into());
         let grads = loss
             .try_backward()
             .map_err(|e| NnError::Device(format!("{e:?}")))?;
         let mut grads: Vec<P<D>> = self.params.iter().map(|p| grads.get(p)).collect();
+        drop(backward);
         if let Some(reduce) = reduce {
             let mut flat: Vec<f32> =
                 Vec::with_capacity(self.params.iter().map(|p| p.shape().0).sum());
@@ -261,7 +268,13 @@ impl<D: NnDevice> Net<D> {
                 rest = tail;
             }
         }
-        self.optim.update(&mut self.params, &grads, lr, mu);
+        profile::timed(
+            Phase::Step,
+            || "optimiser update".into(),
+            || {
+                self.optim.update(&mut self.params, &grads, lr, mu);
+            },
+        );
         Ok(value)
     }
 }
@@ -380,6 +393,10 @@ impl<D: NnDevice> Network for Net<D> {
 
     fn num_params(&self) -> usize {
         self.params.iter().map(|p| p.shape().0).sum()
+    }
+
+    fn matmul_flops_per_image(&self) -> (u64, u64) {
+        layers::matmul_flops(&self.spec.layers, self.input)
     }
 
     fn describe(&self) -> String {

@@ -1,9 +1,10 @@
 //! Train-mode batch normalisation over NCHW, fused with an optional ReLU.
 //!
-//! Statistics are per channel over batch and pixels, in two passes (mean, then squared
-//! deviations). Each image's plane is summed in [`LANES`] f32 partial sums (vectorisable) and the
-//! per-plane sums are added in f64, always in the same order, so results do not depend on the
-//! thread count. The backward pass recomputes `x̂` and the ReLU mask from the saved input instead
+//! Statistics are per channel over batch and pixels: each image's plane gets its mean and
+//! squared deviations in two passes over it (in [`LANES`] f32 partial sums, vectorisable, added
+//! in f64), and the planes' moments are merged per channel in f64, always in the same order, so
+//! results do not depend on the thread count. The fused conv block computes the plane moments
+//! right after each image's convolution, while its output is in cache. The backward pass recomputes `x̂` and the ReLU mask from the saved input instead
 //! of keeping them.
 
 use rayon::prelude::*;
@@ -69,33 +70,68 @@ fn channel_iter(x: &[f32], c: usize, hw: usize, ch: usize) -> impl Iterator<Item
         .map(move |img| &img[ch * hw..(ch + 1) * hw])
 }
 
-/// Per-channel batch statistics of `x` (shape `batch × c × hw`).
-pub(crate) fn stats(x: &[f32], (c, hw): (usize, usize), eps: f32) -> BatchStats {
-    let n = (x.len() / c) as f64;
+/// Moments of one plane: its mean and `Σ(v − mean)²`, in f64.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Moments {
+    mean: f64,
+    m2: f64,
+}
+
+/// The [`Moments`] of one plane, in two passes over it (it is small enough to stay in cache:
+/// callers run this right after writing the plane).
+pub(crate) fn plane_moments(r: &[f32]) -> Moments {
+    let n = r.len().max(1) as f64;
+    let mean = plane_sum(r, |v| v) / n;
+    let mf = mean as f32;
+    // Deviations from the f32 mean; the f64 correction `(Σ(x − m̃))²/n` removes the rounding
+    // of `m̃`, so the result is exact to f32 precision.
+    let (sd, ss) = plane_sum2(r, r, |v, _| {
+        let d = v - mf;
+        (d, d * d)
+    });
+    Moments {
+        mean,
+        m2: (ss - sd * sd / n).max(0.0),
+    }
+}
+
+/// The moments of every plane of `x` (shape `batch × c × hw`), in order.
+pub(crate) fn planes_moments(x: &[f32], hw: usize) -> Vec<Moments> {
+    x.par_chunks(hw).map(plane_moments).collect()
+}
+
+/// Per-channel batch statistics from the moments of every plane (`batch × c`, image-major),
+/// each plane holding `hw` values: planes are merged per channel in image order (Chan et al.'s
+/// pairwise update, in f64), so the result does not depend on the thread count.
+pub(crate) fn stats_from_planes(
+    planes: &[Moments],
+    (c, hw): (usize, usize),
+    eps: f32,
+) -> BatchStats {
+    let per = hw as f64;
     let (mean, var): (Vec<f32>, Vec<f32>) = (0..c)
-        .into_par_iter()
         .map(|ch| {
-            let s: f64 = channel_iter(x, c, hw, ch)
-                .map(|r| plane_sum(r, |v| v))
-                .sum();
-            let m = s / n;
-            let mf = m as f32;
-            // Deviations from the f32 mean; the f64 correction `(Σ(x − m̃))²/n` removes the
-            // rounding of `m̃` (it is tiny, but keeps the variance exact to f32 precision).
-            let (sd, ss) = channel_iter(x, c, hw, ch)
-                .map(|r| {
-                    plane_sum2(r, r, |v, _| {
-                        let d = v - mf;
-                        (d, d * d)
-                    })
-                })
-                .fold((0.0f64, 0.0f64), |a, b| (a.0 + b.0, a.1 + b.1));
-            let ss = (ss - sd * sd / n).max(0.0);
-            (m as f32, (ss / n) as f32)
+            let (mut n, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+            for p in planes.iter().skip(ch).step_by(c.max(1)) {
+                let total = n + per;
+                if total == 0.0 {
+                    continue;
+                }
+                let delta = p.mean - mean;
+                mean += delta * per / total;
+                m2 += p.m2 + delta * delta * n * per / total;
+                n = total;
+            }
+            (mean as f32, (m2 / n.max(1.0)) as f32)
         })
         .unzip();
     let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
     BatchStats { mean, var, inv_std }
+}
+
+/// Per-channel batch statistics of `x` (shape `batch × c × hw`).
+pub(crate) fn stats(x: &[f32], (c, hw): (usize, usize), eps: f32) -> BatchStats {
+    stats_from_planes(&planes_moments(x, hw), (c, hw), eps)
 }
 
 /// Normalises `x` (shape `batch × c × hw`), scales by `gamma`, shifts by `beta`, optionally ReLU.

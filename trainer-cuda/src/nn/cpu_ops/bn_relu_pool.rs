@@ -1,24 +1,27 @@
 //! Train-mode batch norm → optional ReLU → 2×2 max-pool, fused over a conv output.
 //!
 //! The forward pass never materialises the normalised activation: each pooling window is
-//! normalised on the fly and only the pooled value and its winner are kept. The backward pass
-//! writes the dense batch-norm input gradient in one pass (every element written once, so the
-//! destination needs no zeroing), with the same per-element formula as [`super::batchnorm`].
+//! normalised on the fly and only the pooled value and its winner (position and input value) are
+//! kept. The backward pass overwrites the saved conv output with the dense batch-norm input
+//! gradient in one pass (each element read and written once, in place), with the same
+//! per-element formula as [`super::batchnorm`].
 
 use rayon::prelude::*;
 
 use super::batchnorm::{scale_shift, BatchStats};
 use super::maxpool::max4;
 
-/// Index inside an `h × w` plane (row length `w`) of window `(oy, ox)`'s winner `a` (0..4).
-#[inline]
-fn winner(oy: usize, ox: usize, a: u8, w: usize) -> usize {
-    let a = usize::from(a);
-    (2 * oy + a / 2) * w + 2 * ox + a % 2
+/// What the forward pass keeps for the backward pass, one entry per pooled output.
+pub(crate) struct Winners {
+    /// Which of the window's four inputs won (0..4, row-major in the window, first on ties).
+    pub arg: Vec<u8>,
+    /// The winner's input value (before normalisation), so the backward pass's per-channel
+    /// sums read it contiguously instead of gathering it from the input.
+    pub value: Vec<f32>,
 }
 
 /// Forward: pooled `relu?(x·scale + shift)` per plane of `x` (`batch × c × h × w`), and the
-/// winners (0..4, row-major in the window, first on ties).
+/// winners.
 pub(crate) fn forward(
     x: &[f32],
     (c, h, w): (usize, usize, usize),
@@ -26,17 +29,19 @@ pub(crate) fn forward(
     gamma: &[f32],
     beta: &[f32],
     relu: bool,
-) -> (Vec<f32>, Vec<u8>) {
+) -> (Vec<f32>, Winners) {
     let (scale, shift) = scale_shift(&stats.mean, &stats.inv_std, gamma, beta);
     let (oh, ow) = (h / 2, w / 2);
     let planes = x.len() / (h * w);
     let mut out = vec![0.0f32; planes * oh * ow];
     let mut arg = vec![0u8; planes * oh * ow];
+    let mut value = vec![0.0f32; planes * oh * ow];
     out.par_chunks_mut(oh * ow)
         .zip(arg.par_chunks_mut(oh * ow))
+        .zip(value.par_chunks_mut(oh * ow))
         .zip(x.par_chunks(h * w))
         .enumerate()
-        .for_each(|(pi, ((op, ap), xp))| {
+        .for_each(|(pi, (((op, ap), vp), xp))| {
             let (s, t) = (scale[pi % c], shift[pi % c]);
             let f = |v: f32| {
                 let z = v * s + t;
@@ -49,36 +54,38 @@ pub(crate) fn forward(
             for oy in 0..oh {
                 let r0 = &xp[2 * oy * w..(2 * oy + 1) * w];
                 let r1 = &xp[(2 * oy + 1) * w..(2 * oy + 2) * w];
-                let orow = &mut op[oy * ow..(oy + 1) * ow];
-                let arow = &mut ap[oy * ow..(oy + 1) * ow];
-                for (ox, (o, a)) in orow.iter_mut().zip(arow.iter_mut()).enumerate() {
-                    let (v, i) = max4(
-                        f(r0[2 * ox]),
-                        f(r0[2 * ox + 1]),
-                        f(r1[2 * ox]),
-                        f(r1[2 * ox + 1]),
-                    );
+                let range = oy * ow..(oy + 1) * ow;
+                let (orow, arow) = (&mut op[range.clone()], &mut ap[range.clone()]);
+                for (ox, ((o, a), wv)) in orow
+                    .iter_mut()
+                    .zip(arow.iter_mut())
+                    .zip(&mut vp[range])
+                    .enumerate()
+                {
+                    let inputs = [r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]];
+                    let (v, i) = max4(f(inputs[0]), f(inputs[1]), f(inputs[2]), f(inputs[3]));
                     *o = v;
                     *a = i;
+                    *wv = inputs[usize::from(i)];
                 }
             }
         });
-    (out, arg)
+    (out, Winners { arg, value })
 }
 
-/// Backward: writes `dL/dx` into every element of `dx`, and adds `dL/dγ`, `dL/dβ` into
-/// `dgamma`, `dbeta`, given the pooled-output gradient `dy` and the forward's winners `arg`.
+/// Backward, in place: on entry `x` holds the forward's input, on return `dL/dx` (every
+/// element written once); adds `dL/dγ`, `dL/dβ` into `dgamma`, `dbeta`, given the
+/// pooled-output gradient `dy` and the forward's winners.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
-    x: &[f32],
+pub(crate) fn backward_in_place(
+    x: &mut [f32],
     (c, h, w): (usize, usize, usize),
     gamma: &[f32],
     beta: &[f32],
     stats: &BatchStats,
     relu: bool,
-    arg: &[u8],
+    winners: &Winners,
     dy: &[f32],
-    dx: &mut [f32],
     dgamma: &mut [f32],
     dbeta: &mut [f32],
 ) {
@@ -93,21 +100,16 @@ pub(crate) fn backward(
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let (m, is) = (stats.mean[ch], stats.inv_std[ch]);
+            let (m, is, s, t) = (stats.mean[ch], stats.inv_std[ch], scale[ch], shift[ch]);
             let mut acc = (0.0f64, 0.0f64);
             for pi in (ch..planes).step_by(c) {
-                let xp = &x[pi * hw..(pi + 1) * hw];
-                let (ap, dp) = (&arg[pi * pp..(pi + 1) * pp], &dy[pi * pp..(pi + 1) * pp]);
+                let range = pi * pp..(pi + 1) * pp;
                 let (mut sd, mut sdx) = (0.0f32, 0.0f32);
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let v = xp[winner(oy, ox, ap[oy * ow + ox], w)];
-                        if active(v, ch) {
-                            let d = dp[oy * ow + ox];
-                            sd += d;
-                            sdx += d * ((v - m) * is);
-                        }
-                    }
+                for (&v, &d) in winners.value[range.clone()].iter().zip(&dy[range]) {
+                    // A select, not a branch, so the loop vectorises.
+                    let d = if relu && v * s + t <= 0.0 { 0.0 } else { d };
+                    sd += d;
+                    sdx += d * ((v - m) * is);
                 }
                 acc.0 += f64::from(sd);
                 acc.1 += f64::from(sdx);
@@ -121,28 +123,30 @@ pub(crate) fn backward(
     }
     let mean_d: Vec<f32> = sums.iter().map(|s| (s.0 / n) as f32).collect();
     let mean_dx: Vec<f32> = sums.iter().map(|s| (s.1 / n) as f32).collect();
-    dx.par_chunks_mut(hw)
-        .zip(x.par_chunks(hw))
-        .enumerate()
-        .for_each(|(pi, (dxp, xp))| {
-            let ch = pi % c;
-            let (m, is, s) = (stats.mean[ch], stats.inv_std[ch], scale[ch]);
-            let (md, mdx) = (mean_d[ch], mean_dx[ch]);
-            let grad = |d: f32, v: f32| s * (d - md - (v - m) * is * mdx);
-            // Non-winners (and closed ReLUs) get dz = 0 ...
-            for (o, &v) in dxp.iter_mut().zip(xp) {
-                *o = grad(0.0, v);
-            }
-            // ... and each open winner its window's gradient.
-            let (ap, dp) = (&arg[pi * pp..(pi + 1) * pp], &dy[pi * pp..(pi + 1) * pp]);
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let idx = winner(oy, ox, ap[oy * ow + ox], w);
-                    let v = xp[idx];
-                    if active(v, ch) {
-                        dxp[idx] = grad(dp[oy * ow + ox], v);
-                    }
+    x.par_chunks_mut(hw).enumerate().for_each(|(pi, xp)| {
+        let ch = pi % c;
+        let (m, is, s) = (stats.mean[ch], stats.inv_std[ch], scale[ch]);
+        let (md, mdx) = (mean_d[ch], mean_dx[ch]);
+        let grad = |d: f32, v: f32| s * (d - md - (v - m) * is * mdx);
+        // Every input as if it lost its window (dz = 0), in one vectorised pass ...
+        for v in xp.iter_mut() {
+            *v = grad(0.0, *v);
+        }
+        // ... then each open winner gets its window's gradient, from its saved input value.
+        let range = pi * pp..(pi + 1) * pp;
+        let (ap, vp, dp) = (
+            &winners.arg[range.clone()],
+            &winners.value[range.clone()],
+            &dy[range],
+        );
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let i = oy * ow + ox;
+                if active(vp[i], ch) {
+                    let a = usize::from(ap[i]);
+                    xp[(2 * oy + a / 2) * w + 2 * ox + a % 2] = grad(dp[i], vp[i]);
                 }
             }
-        });
+        }
+    });
 }

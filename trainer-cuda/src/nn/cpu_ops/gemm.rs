@@ -74,6 +74,50 @@ pub(crate) fn sgemm(
     }
 }
 
+/// The machine's f32 matrix-multiply rate in GFLOP/s: the median of `runs` timed square
+/// `n × n · n × n` products (after one untimed) with the `gemm` crate's own parallel kernel on
+/// the current rayon thread count. The reference the throughput bench compares training to.
+pub(crate) fn square_rate_gflops(n: usize, runs: usize) -> f64 {
+    let n = n.max(1);
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.25 - 0.75).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+    let mut c = vec![0.0f32; n * n];
+    let threads = rayon::current_num_threads();
+    let mut once = || {
+        let start = std::time::Instant::now();
+        // SAFETY: all three buffers hold n·n values in row-major order with row stride n,
+        // exactly the extents passed; `c` is a distinct mutable buffer.
+        unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
+            );
+        }
+        start.elapsed().as_secs_f64()
+    };
+    once();
+    let mut secs: Vec<f64> = (0..runs.max(1)).map(|_| once()).collect();
+    secs.sort_by(f64::total_cmp);
+    2.0 * (n as f64).powi(3) / secs[secs.len() / 2] / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

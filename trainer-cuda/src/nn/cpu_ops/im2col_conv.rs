@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::batchnorm::{plane_moments, Moments};
 use super::gemm::{sgemm, MatRef};
 use crate::nn::geometry::Conv2dGeometry;
 
@@ -88,18 +89,42 @@ pub(crate) fn col2im_add(g: &Conv2dGeometry, (h, w): (usize, usize), col: &[f32]
 /// Forward convolution of a contiguous NCHW batch; returns the NCHW output.
 pub(crate) fn forward(
     g: &Conv2dGeometry,
-    (h, w): (usize, usize),
+    hw: (usize, usize),
     x: &[f32],
     weight: &[f32],
     bias: &[f32],
 ) -> Vec<f32> {
+    forward_impl(g, hw, x, weight, bias, false).0
+}
+
+/// [`forward`], plus the [`Moments`] of every output plane (`batch × c_out`, image-major),
+/// computed right after each image's product while it is still in cache.
+pub(crate) fn forward_with_moments(
+    g: &Conv2dGeometry,
+    hw: (usize, usize),
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+) -> (Vec<f32>, Vec<Moments>) {
+    forward_impl(g, hw, x, weight, bias, true)
+}
+
+fn forward_impl(
+    g: &Conv2dGeometry,
+    (h, w): (usize, usize),
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    moments: bool,
+) -> (Vec<f32>, Vec<Moments>) {
     let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
     let (p, k) = (oh * ow, g.patch_len());
     let batch = x.len() / (g.c_in * h * w);
     let mut y = vec![0.0f32; batch * g.c_out * p];
-    y.par_chunks_mut(g.c_out * p)
+    let per_image: Vec<Vec<Moments>> = y
+        .par_chunks_mut(g.c_out * p)
         .zip(x.par_chunks(g.c_in * h * w))
-        .for_each_init(
+        .map_init(
             || vec![0.0f32; k * p],
             |col, (yi, xi)| {
                 im2col(g, (h, w), xi, col);
@@ -117,9 +142,15 @@ pub(crate) fn forward(
                     cs: 1,
                 };
                 sgemm((g.c_out, p, k), yi, p, true, wv, cv);
+                if moments {
+                    yi.chunks(p).map(plane_moments).collect()
+                } else {
+                    Vec::new()
+                }
             },
-        );
-    y
+        )
+        .collect();
+    (y, per_image.into_iter().flatten().collect())
 }
 
 /// Backward convolution: adds `dL/dW`, `dL/db` and (if given) `dL/dx` into the buffers.

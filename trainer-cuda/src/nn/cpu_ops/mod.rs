@@ -14,6 +14,28 @@ mod maxpool;
 use dfdx::prelude::*;
 
 use super::geometry::{Conv2dGeometry, Shape4};
+use super::profile::{timed, Phase, Span};
+
+/// Profile names of the ops (with their shapes).
+fn conv_name(g: &Conv2dGeometry, (h, w): (usize, usize)) -> String {
+    format!("conv {}→{} {h}×{w}", g.c_in, g.c_out)
+}
+
+fn bn_name(relu: bool) -> &'static str {
+    if relu {
+        "BN + ReLU"
+    } else {
+        "BN"
+    }
+}
+
+/// The machine's f32 matrix-multiply rate in GFLOP/s: median of `runs` square `n×n` products
+/// with the `gemm` crate's parallel kernel on the current rayon threads (the throughput bench's
+/// reference; `n = 2048` is a large, cache-friendly size).
+#[must_use]
+pub fn sgemm_rate_gflops(n: usize, runs: usize) -> f64 {
+    gemm::square_rate_gflops(n, runs)
+}
 
 /// Batch-norm statistics returned by [`batch_norm2d_train`]: per-channel mean and biased variance.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,13 +142,20 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
         .out_hw(h, w)
         .expect("conv2d: kernel larger than padded input");
     let (x, mut tape) = contiguous(x).split_tape();
-    let xv = host_vec(&x);
-    let wv = param_vec(weight);
-    let y = im2col_conv::forward(g, (h, w), &xv, &wv, &param_vec(bias));
-    let out = x.device().tensor_from_vec(y, (b, g.c_out, oh, ow));
+    let (xv, wv, out) = timed(
+        Phase::Forward,
+        || conv_name(g, (h, w)),
+        || {
+            let xv = host_vec(&x);
+            let wv = param_vec(weight);
+            let y = im2col_conv::forward(g, (h, w), &xv, &wv, &param_vec(bias));
+            (xv, wv, x.device().tensor_from_vec(y, (b, g.c_out, oh, ow)))
+        },
+    );
     if T::OWNS_TAPE {
         let (x_g, w_g, b_g, out_g, g) = (x.clone(), weight.clone(), bias.clone(), out.clone(), *g);
         tape.add_backward_op(move |grads| {
+            let _span = Span::new(Phase::Backward, || conv_name(&g, (h, w)));
             let dy = take_grad(grads, &out_g)?;
             let saved = ConvSaved {
                 g: &g,
@@ -148,12 +177,15 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
 /// 2×2 max-pooling with stride 2 (ties go to the first maximum; odd edges are dropped).
 pub fn max_pool2<T: Tape<f32, Cpu>>(x: Tensor<Shape4, f32, Cpu, T>) -> Tensor<Shape4, f32, Cpu, T> {
     let (b, c, h, w) = *x.shape();
+    let name = move || format!("max-pool {c}×{h}×{w}");
+    let _span = Span::new(Phase::Forward, name);
     let (x, mut tape) = contiguous(x).split_tape();
     let (y, arg) = maxpool::forward(&host_vec(&x), (h, w));
     let out = x.device().tensor_from_vec(y, (b, c, h / 2, w / 2));
     if T::OWNS_TAPE {
         let (x_g, out_g) = (x.clone(), out.clone());
         tape.add_backward_op(move |grads| {
+            let _span = Span::new(Phase::Backward, name);
             let dy = take_grad(grads, &out_g)?;
             let mut dx = take_grad(grads, &x_g)?;
             maxpool::backward(&dy, &arg, (h, w), &mut dx);
@@ -178,6 +210,8 @@ pub fn batch_norm2d_train<T: Tape<f32, Cpu>>(
     let (_, c, h, w) = shape;
     assert_eq!(gamma.shape().0, c, "batch_norm2d: gamma length");
     assert_eq!(beta.shape().0, c, "batch_norm2d: beta length");
+    let name = move || format!("{} {c}×{h}×{w}", bn_name(relu));
+    let _span = Span::new(Phase::Forward, name);
     let (x, mut tape) = contiguous(x).split_tape();
     let xv = host_vec(&x);
     let (gv, bv) = (param_vec(gamma), param_vec(beta));
@@ -190,6 +224,7 @@ pub fn batch_norm2d_train<T: Tape<f32, Cpu>>(
     if T::OWNS_TAPE {
         let (x_g, g_g, b_g, out_g) = (x.clone(), gamma.clone(), beta.clone(), out.clone());
         tape.add_backward_op(move |grads| {
+            let _span = Span::new(Phase::Backward, name);
             let dy = take_grad(grads, &out_g)?;
             let mut dg = take_grad(grads, &g_g)?;
             let mut db = take_grad(grads, &b_g)?;
@@ -252,13 +287,17 @@ pub fn conv_bn_pool<T: Tape<f32, Cpu>>(
     let (oh, ow) = g
         .out_hw(h, w)
         .expect("conv_bn_pool: kernel larger than padded input");
+    let (c_in, c_out) = (g.c_in, g.c_out);
+    let name = move || format!("conv {c_in}→{c_out} {h}×{w} + {} + pool", bn_name(relu));
+    let _span = Span::new(Phase::Forward, name);
     let (x, mut tape) = contiguous(x).split_tape();
     let xv = host_vec(&x);
     let wv = param_vec(weight);
-    let yc = im2col_conv::forward(g, (h, w), &xv, &wv, &param_vec(bias));
+    let (mut yc, moments) =
+        im2col_conv::forward_with_moments(g, (h, w), &xv, &wv, &param_vec(bias));
     let (gv, bv) = (param_vec(gamma), param_vec(beta));
-    let stats = batchnorm::stats(&yc, (g.c_out, oh * ow), eps);
-    let (pooled, arg) = bn_relu_pool::forward(&yc, (g.c_out, oh, ow), &stats, &gv, &bv, relu);
+    let stats = batchnorm::stats_from_planes(&moments, (g.c_out, oh * ow), eps);
+    let (pooled, winners) = bn_relu_pool::forward(&yc, (g.c_out, oh, ow), &stats, &gv, &bv, relu);
     let out = x
         .device()
         .tensor_from_vec(pooled, (b, g.c_out, oh / 2, ow / 2));
@@ -271,20 +310,20 @@ pub fn conv_bn_pool<T: Tape<f32, Cpu>>(
         let (w_g, b_g) = (weight.clone(), bias.clone());
         let (gm_g, bt_g) = (gamma.clone(), beta.clone());
         tape.add_backward_op(move |grads| {
+            let _span = Span::new(Phase::Backward, name);
             let dy = take_grad(grads, &out_g)?;
             let mut dgm = take_grad(grads, &gm_g)?;
             let mut dbt = take_grad(grads, &bt_g)?;
-            let mut dyc = vec![0.0f32; yc.len()];
-            bn_relu_pool::backward(
-                &yc,
+            // The conv output becomes its own gradient (`yc` is ours alone from here on).
+            bn_relu_pool::backward_in_place(
+                &mut yc,
                 (g.c_out, oh, ow),
                 &gv,
                 &bv,
                 &stats,
                 relu,
-                &arg,
+                &winners,
                 &dy,
-                &mut dyc,
                 &mut dgm,
                 &mut dbt,
             );
@@ -301,7 +340,7 @@ pub fn conv_bn_pool<T: Tape<f32, Cpu>>(
                 bias_tensor: &b_g,
                 input_grad,
             };
-            conv_backward(grads, &saved, &dyc)
+            conv_backward(grads, &saved, &yc)
         });
     }
     (out.put_tape(tape), public)
@@ -331,8 +370,8 @@ mod tests {
         grads: Vec<Vec<f32>>,
     }
 
-    /// The block on a 2×3×6×6 batch (3→4 channels), fused or chained, with loss `Σ y·r`.
-    fn run(fused: bool, relu: bool) -> Run {
+    /// The block on a 2×3×h×w batch (3→4 channels), fused or chained, with loss `Σ y·r`.
+    fn run(fused: bool, relu: bool, (h, w): (usize, usize)) -> Run {
         let dev = Cpu::default();
         let g = Conv2dGeometry {
             c_in: 3,
@@ -340,8 +379,8 @@ mod tests {
             kernel: 3,
             pad: 1,
         };
-        let shape = (2, 3, 6, 6);
-        let x = dev.tensor_from_vec(values(1, 2 * 3 * 36), shape);
+        let shape = (2, 3, h, w);
+        let x = dev.tensor_from_vec(values(1, 2 * 3 * h * w), shape);
         let p = |seed, n| dev.tensor_from_vec(values(seed, n), (n,));
         let (w, b) = (p(2, g.weight_len()), p(3, 4));
         let gamma = dev.tensor_from_vec(values(4, 4).iter().map(|v| v + 1.5).collect(), (4,));
@@ -383,9 +422,10 @@ mod tests {
 
     #[test]
     fn fused_block_equals_conv_then_batch_norm_then_pool() {
-        for relu in [true, false] {
-            let (f, c) = (run(true, relu), run(false, relu));
-            assert_eq!(f.y.len(), 2 * 4 * 3 * 3);
+        // 5×7 has an odd last row and column, outside every pooling window.
+        for (relu, hw) in [(true, (6, 6)), (false, (6, 6)), (true, (5, 7))] {
+            let (f, c) = (run(true, relu, hw), run(false, relu, hw));
+            assert_eq!(f.y.len(), 2 * 4 * (hw.0 / 2) * (hw.1 / 2));
             assert_eq!(f.y, c.y, "forward output (same arithmetic, so bit-equal)");
             assert_eq!(f.mean, c.mean);
             assert_eq!(f.var, c.var);
