@@ -4,10 +4,20 @@ mod data_batches {
     use trainer_cuda::data::rng::epoch_order;
     use trainer_cuda::data::{DataError, Dataset, Normalization};
 
-    /// `n` 2×1×1 "images" whose two values are `i` and `-i`, label `i % 10`.
+    /// The bytes of item `i` (`i < 65,536`): `i` in base 256, low byte first.
+    fn bytes(i: usize) -> [u8; 2] {
+        [(i % 256) as u8, (i / 256) as u8]
+    }
+
+    /// The normalised values of item `i` (mean 0, std 1: byte b becomes b / 255).
+    fn values(i: usize) -> [f32; 2] {
+        bytes(i).map(|b| (f64::from(b) / 255.0) as f32)
+    }
+
+    /// `n` 2×1×1 "images" whose bytes spell `i`, label `i % 10`.
     fn indexed(n: usize) -> Dataset {
         Dataset {
-            images: (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect(),
+            pixels: (0..n).flat_map(bytes).collect(),
             labels: (0..n).map(|i| (i % 10) as u8).collect(),
             channels: 2,
             height: 1,
@@ -31,8 +41,9 @@ mod data_batches {
                     .chunks(2)
                     .zip(&batch.labels)
                     .map(|(img, &l)| {
-                        let i = img[0] as usize;
-                        assert_eq!(img[1], -(i as f32));
+                        let byte = |v: f32| (v * 255.0).round() as usize;
+                        let i = byte(img[0]) + 256 * byte(img[1]);
+                        assert_eq!(img, values(i));
                         assert_eq!(usize::from(l), i % 10, "label travels with its image");
                         i
                     })
@@ -102,7 +113,7 @@ mod data_batches {
         let labels: Vec<u8> = batches.iter().flat_map(|b| b.labels.clone()).collect();
         assert_eq!(labels, d.labels);
         let images: Vec<f32> = batches.into_iter().flat_map(|b| b.images).collect();
-        assert_eq!(images, d.images);
+        assert_eq!(images, d.images());
     }
 
     #[test]
@@ -131,9 +142,11 @@ mod data_batches {
     fn take_keeps_the_first_items() {
         let d = indexed(20).take(7);
         assert_eq!(d.len(), 7);
-        assert_eq!(d.images.len(), 14);
-        assert_eq!(d.image(6), Some(&[6.0, -6.0][..]));
-        assert_eq!(d.image(7), None);
+        assert_eq!(d.pixels.len(), 14);
+        let mut img = Vec::new();
+        assert_eq!(d.extend_image(6, &mut img), Some(()));
+        assert_eq!(img, values(6));
+        assert_eq!(d.extend_image(7, &mut img), None);
         assert_eq!(indexed(3).take(10).len(), 3);
     }
 

@@ -105,7 +105,8 @@ mod data_cifar {
         assert!(close(n.mean[1], 0.2) && close(n.std[1], 1.0), "{n:?}");
         assert!(close(n.mean[2], 0.2) && close(n.std[2], 0.2), "{n:?}");
         // Test image (255, 51, 102) -> (1, 0, 1) in all pixels of each plane.
-        let img = split.test.image(0).unwrap();
+        let mut img = Vec::new();
+        split.test.extend_image(0, &mut img).unwrap();
         assert!(img[..1024].iter().all(|&v| close(v, 1.0)));
         assert!(img[1024..2048].iter().all(|&v| close(v, 0.0)));
         assert!(img[2048..].iter().all(|&v| close(v, 1.0)));

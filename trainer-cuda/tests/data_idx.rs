@@ -82,7 +82,8 @@ mod data_idx {
             (1, 28, 28)
         );
         assert_eq!(split.train.classes, 10);
-        let first = split.train.image(0).unwrap();
+        let mut first = Vec::new();
+        split.train.extend_image(0, &mut first).unwrap();
         assert_eq!(first.len(), 784);
         assert!(first
             .iter()
@@ -90,21 +91,14 @@ mod data_idx {
         // The test split uses the training statistics: 255 -> (1 - 0.4) / std.
         assert!(split
             .test
-            .images
+            .images()
             .iter()
             .all(|&v| (f64::from(v) - 0.6 / std).abs() < 1e-5));
         // The training split normalised with its own statistics has mean 0, std 1.
-        let n = split.train.images.len() as f64;
-        let mean: f64 = split
-            .train
-            .images
-            .iter()
-            .map(|&v| f64::from(v))
-            .sum::<f64>()
-            / n;
-        let var: f64 = split
-            .train
-            .images
+        let train = split.train.images();
+        let n = train.len() as f64;
+        let mean: f64 = train.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var: f64 = train
             .iter()
             .map(|&v| (f64::from(v) - mean).powi(2))
             .sum::<f64>()

@@ -56,7 +56,7 @@ fn onecycle_on_an_mnist_slice_learns() {
     .unwrap();
     let before = net
         .evaluate(
-            &data.test.images[..1000 * 784],
+            &data.test.head(Some(1000)).images(),
             &data.test.labels[..1000],
             500,
         )
@@ -82,7 +82,7 @@ fn onecycle_on_an_mnist_slice_learns() {
     let test = data.test.head(cfg.test_limit);
     let again = net
         .evaluate(
-            &test.images,
+            test.as_ref(),
             &test.labels,
             trainer_cuda::train::run::EVAL_BATCH,
         )

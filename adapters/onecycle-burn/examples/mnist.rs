@@ -129,7 +129,9 @@ impl Batcher<usize, MnistBatch> for MnistBatcher {
         let mut pixels = Vec::with_capacity(items.len() * per);
         let mut labels = Vec::with_capacity(items.len());
         for &i in &items {
-            pixels.extend_from_slice(self.data.image(i).expect("index inside the split"));
+            self.data
+                .extend_image(i, &mut pixels)
+                .expect("index inside the split");
             labels.push(i64::from(self.data.labels[i]));
         }
         let (h, w) = (self.data.height, self.data.width);

@@ -4,7 +4,7 @@
 //! table row, the same columns as `scripts/torch_throughput.py`: training images per second,
 //! the matrix-multiply rate that implies, evaluation images per second (eval mode, batches of
 //! 256, loss and accuracy as the trainer computes them), the machine's own sgemm rate measured
-//! in the same process, and peak memory (`ru_maxrss`).
+//! in the same process, and peak memory of the training (`ru_maxrss` before the evaluation).
 //!
 //! FLOP model (per image, 2 FLOPs per multiply-add; [`Network::matmul_flops_per_image`]): a
 //! convolution costs `2·c_out·c_in·k²·oh·ow` forward, a linear layer `2·fin·fout`; a training
@@ -114,13 +114,14 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let secs = start.elapsed().as_secs_f64();
     profile::set_enabled(false);
     let regions = profile::take();
+    // Peak memory of training alone, before the evaluation and sgemm buffers.
+    let rss = peak_rss_bytes().map_or("n/a".to_string(), |b| {
+        format!("{:.0}", b as f64 / 1048576.0)
+    });
     let ips = (args.batch * args.steps) as f64 / secs;
     let eval_ips = eval_throughput(net.as_mut(), args.eval_images, input, classes)?;
     let sgemm = (args.sgemm_size > 0).then(|| cpu_ops::sgemm_rate_gflops(args.sgemm_size, 5));
     let (_, train_flops) = net.matmul_flops_per_image();
-    let rss = peak_rss_bytes().map_or("n/a".to_string(), |b| {
-        format!("{:.0}", b as f64 / 1048576.0)
-    });
     println!(
         "| impl | model | batch | steps | threads | img/s | ms/step | GFLOP/s | eval img/s | \
          sgemm GFLOP/s | peak RSS MiB | last loss |"

@@ -142,7 +142,7 @@ impl Iterator for Batches<'_> {
         for pos in self.pos..stop {
             let i = self.index(pos);
             // `i < data.len()`, so both accesses are in bounds.
-            batch.images.extend_from_slice(self.data.image(i)?);
+            self.data.extend_image(i, &mut batch.images)?;
             batch.labels.push(*self.data.labels.get(i)?);
         }
         self.pos = stop;

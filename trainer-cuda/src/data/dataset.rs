@@ -1,4 +1,4 @@
-//! In-memory data sets: normalised `f32` images and `u8` labels.
+//! In-memory data sets: `u8` images, normalised to `f32` as they are read, and `u8` labels.
 
 /// Per-channel normalisation: `x ↦ (x / 255 - mean[c]) / std[c]`.
 ///
@@ -60,9 +60,39 @@ impl Normalization {
     /// Normalises `pixels` (`N × channels × plane`) into `f32`s.
     #[must_use]
     pub fn apply(&self, pixels: &[u8], plane: usize) -> Vec<f32> {
-        let channels = self.mean.len().max(1);
-        // One 256-entry table per channel: exact, and the same value for the same byte.
-        let tables: Vec<[f32; 256]> = (0..channels)
+        let mut out = Vec::with_capacity(pixels.len());
+        self.extend_normalised(pixels, 0, plane, &mut out);
+        out
+    }
+
+    /// Appends the normalised values of `pixels`, a piece of an `N × channels × plane` array
+    /// that starts at byte `start` of it (the start fixes each byte's channel), to `out`.
+    ///
+    /// ```
+    /// use trainer_cuda::data::Normalization;
+    /// let n = Normalization { mean: vec![0.0, 1.0], std: vec![1.0, 1.0] };
+    /// let mut out = Vec::new();
+    /// // Planes of 2 bytes: bytes 3..5 are the end of channel 1 and the start of channel 0.
+    /// n.extend_normalised(&[255, 51], 3, 2, &mut out);
+    /// assert_eq!(out, vec![0.0, 0.2]);
+    /// ```
+    pub fn extend_normalised(&self, pixels: &[u8], start: usize, plane: usize, out: &mut Vec<f32>) {
+        let tables = self.tables();
+        let plane = plane.max(1);
+        let (mut pos, mut rest) = (start, pixels);
+        out.reserve(pixels.len());
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at((plane - pos % plane).min(rest.len()));
+            let t = &tables[(pos / plane) % tables.len()];
+            out.extend(now.iter().map(|&p| t[usize::from(p)]));
+            pos += now.len();
+            rest = later;
+        }
+    }
+
+    /// One 256-entry table per channel: exact, and the same value for the same byte.
+    fn tables(&self) -> Vec<[f32; 256]> {
+        (0..self.mean.len().max(1))
             .map(|c| {
                 let mean = f64::from(self.mean.get(c).copied().unwrap_or(0.0));
                 let std = f64::from(self.std.get(c).copied().unwrap_or(1.0));
@@ -72,24 +102,19 @@ impl Normalization {
                 }
                 t
             })
-            .collect();
-        let mut out = Vec::with_capacity(pixels.len());
-        for (i, chunk) in pixels.chunks(plane.max(1)).enumerate() {
-            let t = &tables[i % channels];
-            out.extend(chunk.iter().map(|&p| t[usize::from(p)]));
-        }
-        out
+            .collect()
     }
 }
 
 /// A labelled image data set held in memory.
 ///
-/// `images` holds `len() × channels × height × width` normalised values, row-major
-/// (`N×C×H×W`); `labels[i]` is the class of image `i`, below `classes`.
+/// `pixels` holds `len() × channels × height × width` raw bytes, row-major (`N×C×H×W`),
+/// normalised with `normalization` as they are read (a batch at a time: a quarter of the
+/// memory of holding `f32`s); `labels[i]` is the class of image `i`, below `classes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// Normalised images, `N×C×H×W` row-major.
-    pub images: Vec<f32>,
+    /// Raw image bytes, `N×C×H×W` row-major.
+    pub pixels: Vec<u8>,
     /// Class of each image.
     pub labels: Vec<u8>,
     /// Channels per image (1 for MNIST, 3 for CIFAR-10).
@@ -100,7 +125,7 @@ pub struct Dataset {
     pub width: usize,
     /// Number of classes.
     pub classes: usize,
-    /// The normalisation that produced `images` (from the training split).
+    /// The normalisation applied to `pixels` as they are read (from the training split).
     pub normalization: Normalization,
 }
 
@@ -114,11 +139,12 @@ pub struct Split {
 }
 
 impl Dataset {
-    /// Builds a data set from raw bytes (`N×C×H×W`) and labels, normalising with `norm`.
+    /// Builds a data set from raw bytes (`N×C×H×W`; a `Vec` is moved, a slice copied) and
+    /// labels, to be normalised with `norm`.
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub fn from_bytes(
-        pixels: &[u8],
+        pixels: impl Into<Vec<u8>>,
         labels: Vec<u8>,
         channels: usize,
         height: usize,
@@ -127,7 +153,7 @@ impl Dataset {
         norm: &Normalization,
     ) -> Self {
         Self {
-            images: norm.apply(pixels, height * width),
+            pixels: pixels.into(),
             labels,
             channels,
             height,
@@ -143,14 +169,14 @@ impl Dataset {
         self.channels * self.height * self.width
     }
 
-    /// Number of complete (image, label) items: `min(labels, images / image_len)`.
+    /// Number of complete (image, label) items: `min(labels, pixels / image_len)`.
     #[must_use]
     pub fn len(&self) -> usize {
         let per = self.image_len();
         if per == 0 {
             return 0;
         }
-        self.labels.len().min(self.images.len() / per)
+        self.labels.len().min(self.pixels.len() / per)
     }
 
     /// Whether there are no items.
@@ -159,14 +185,47 @@ impl Dataset {
         self.len() == 0
     }
 
-    /// The normalised image `i`, or `None` past the end.
+    /// The raw bytes of image `i`, or `None` past the end.
     #[must_use]
-    pub fn image(&self, i: usize) -> Option<&[f32]> {
+    pub fn pixels_of(&self, i: usize) -> Option<&[u8]> {
         if i >= self.len() {
             return None;
         }
         let per = self.image_len();
-        self.images.get(i * per..(i + 1) * per)
+        self.pixels.get(i * per..(i + 1) * per)
+    }
+
+    /// Appends the normalised image `i` to `out`; `None` (and nothing appended) past the end.
+    ///
+    /// ```
+    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
+    /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
+    /// let mut out = vec![];
+    /// assert!(d.extend_image(1, &mut out).is_some() && d.extend_image(9, &mut out).is_none());
+    /// assert_eq!(out, vec![0.2]);
+    /// ```
+    pub fn extend_image(&self, i: usize, out: &mut Vec<f32>) -> Option<()> {
+        let px = self.pixels_of(i)?;
+        let start = i * self.image_len();
+        self.normalization
+            .extend_normalised(px, start, self.height * self.width, out);
+        Some(())
+    }
+
+    /// The whole data set normalised, `len() × image_len()` values (a full `f32` copy: for
+    /// tests and small sets; training and evaluation read a batch at a time).
+    #[must_use]
+    pub fn images(&self) -> Vec<f32> {
+        let n = self.len() * self.image_len();
+        let mut out = Vec::with_capacity(n);
+        self.normalization.extend_normalised(
+            &self.pixels[..n],
+            0,
+            self.height * self.width,
+            &mut out,
+        );
+        out
     }
 
     /// Keeps the first `n` items (all of them when `n >= len()`), for short runs.
@@ -178,13 +237,13 @@ impl Dataset {
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
     /// let d = d.take(2);
     /// assert_eq!((d.len(), d.labels.as_slice()), (2, &[0, 1][..]));
-    /// assert_eq!(d.images, vec![0.0, 0.2]);
+    /// assert_eq!(d.images(), vec![0.0, 0.2]);
     /// ```
     #[must_use]
     pub fn take(mut self, n: usize) -> Self {
         let n = n.min(self.len());
         self.labels.truncate(n);
-        self.images.truncate(n * self.image_len());
+        self.pixels.truncate(n * self.image_len());
         self
     }
 
@@ -216,7 +275,7 @@ impl Dataset {
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
     /// assert_eq!(d.slice(1, 3).labels, vec![1, 2]);
-    /// assert_eq!(d.slice(3, 9).images, vec![1.0]);
+    /// assert_eq!(d.slice(3, 9).images(), vec![1.0]);
     /// assert!(d.slice(5, 2).is_empty());
     /// ```
     #[must_use]
@@ -225,7 +284,7 @@ impl Dataset {
         let start = start.min(end);
         let per = self.image_len();
         Dataset {
-            images: self.images[start * per..end * per].to_vec(),
+            pixels: self.pixels[start * per..end * per].to_vec(),
             labels: self.labels[start..end].to_vec(),
             channels: self.channels,
             height: self.height,
@@ -233,5 +292,21 @@ impl Dataset {
             classes: self.classes,
             normalization: self.normalization.clone(),
         }
+    }
+}
+
+impl crate::nn::ImageSource for Dataset {
+    fn value_count(&self) -> usize {
+        self.len() * self.image_len()
+    }
+
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let range = range.start.min(self.value_count())..range.end.min(self.value_count());
+        self.normalization.extend_normalised(
+            &self.pixels[range.clone()],
+            range.start,
+            self.height * self.width,
+            out,
+        );
     }
 }

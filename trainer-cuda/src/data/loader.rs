@@ -153,10 +153,10 @@ pub fn load_idx_dir(dir: &Path, source: &IdxSource, hashes: HashCheck) -> Result
     let plane = MNIST_SIDE * MNIST_SIDE;
     let norm = Normalization::from_pixels(&train_px, 1, plane);
     let make =
-        |px: &[u8], lbl| Dataset::from_bytes(px, lbl, 1, MNIST_SIDE, MNIST_SIDE, CLASSES, &norm);
+        |px: Vec<u8>, lbl| Dataset::from_bytes(px, lbl, 1, MNIST_SIDE, MNIST_SIDE, CLASSES, &norm);
     Ok(Split {
-        train: make(&train_px, train_lbl),
-        test: make(&test_px, test_lbl),
+        train: make(train_px, train_lbl),
+        test: make(test_px, test_lbl),
     })
 }
 
@@ -176,9 +176,9 @@ pub fn load_cifar10_dir(dir: &Path) -> Result<Split, DataError> {
     let test = read(CIFAR10_TEST_FILE)?;
     let plane = 32 * 32;
     let norm = Normalization::from_pixels(&train.images, 3, plane);
-    let make = |px: &[u8], lbl| Dataset::from_bytes(px, lbl, 3, 32, 32, cifar::CLASSES, &norm);
+    let make = |px: Vec<u8>, lbl| Dataset::from_bytes(px, lbl, 3, 32, 32, cifar::CLASSES, &norm);
     Ok(Split {
-        train: make(&train.images, train.labels),
-        test: make(&test.images, test.labels),
+        train: make(train.images, train.labels),
+        test: make(test.images, test.labels),
     })
 }

@@ -51,7 +51,7 @@
 //! let pixels = [0u8, 0, 255, 255];
 //! let norm = Normalization::from_pixels(&pixels, 1, 1);
 //! let train = Dataset::from_bytes(&pixels, vec![0, 1, 0, 1], 1, 1, 1, 2, &norm);
-//! assert_eq!(train.images, vec![-1.0, -1.0, 1.0, 1.0]);
+//! assert_eq!(train.images(), vec![-1.0, -1.0, 1.0, 1.0]);
 //! for batch in train.train_batches(2, 42, 0).unwrap() {
 //!     assert_eq!(batch.len(), 2);
 //! }

@@ -33,7 +33,7 @@ use std::path::Path;
 #[cfg(feature = "mpi")]
 pub use mpi_world::MpiWorld;
 
-use crate::nn::{EvalResult, GradReduce, Network, NnError, Snapshot};
+use crate::nn::{EvalResult, GradReduce, ImageSource, Network, NnError, Snapshot, SubImages};
 
 /// The processes of a data-parallel job and the collective operations between them.
 pub trait Collective {
@@ -152,7 +152,7 @@ impl Network for DataParallel<'_> {
             return self.net.train_step(images, labels, lr, momentum);
         }
         let per = shard_size(labels.len(), world).map_err(NnError::Batch)?;
-        let image_len = images.len() / labels.len().max(1);
+        let image_len = images.value_count() / labels.len().max(1);
         let rows = rank * per..(rank + 1) * per;
         let shard_images = &images[rows.start * image_len..rows.end * image_len];
         let shard_labels = &labels[rows];
@@ -188,7 +188,7 @@ impl Network for DataParallel<'_> {
 
     fn evaluate(
         &mut self,
-        images: &[f32],
+        images: &dyn ImageSource,
         labels: &[u8],
         batch: usize,
     ) -> Result<EvalResult, NnError> {
@@ -203,7 +203,7 @@ impl Network for DataParallel<'_> {
                 self.world.size()
             )));
         }
-        let image_len = images.len() / labels.len().max(1);
+        let image_len = images.value_count() / labels.len().max(1);
         let mine = shard_range(labels.len(), self.world.rank(), self.world.size());
         let local = if mine.is_empty() {
             EvalResult {
@@ -212,11 +212,12 @@ impl Network for DataParallel<'_> {
                 total: 0,
             }
         } else {
-            self.net.evaluate(
-                &images[mine.start * image_len..mine.end * image_len],
-                &labels[mine.clone()],
-                batch,
-            )?
+            let shard = SubImages {
+                source: images,
+                start: mine.start * image_len,
+                len: mine.len() * image_len,
+            };
+            self.net.evaluate(&shard, &labels[mine.clone()], batch)?
         };
         let mut sums = [
             f64::from(local.loss) * local.total as f64,

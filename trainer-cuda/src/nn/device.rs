@@ -51,6 +51,25 @@ pub trait NnDevice: Device<f32> {
         (if relu { y.relu() } else { y }, stats)
     }
 
+    /// Eval-mode batch norm with the running statistics, optionally followed by ReLU.
+    #[allow(clippy::too_many_arguments)]
+    fn nn_batch_norm2d_eval<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        (gamma, beta): ParamPair<'_, Self>,
+        (mean, var): ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        let _ = fast;
+        let y = generic::batch_norm2d_eval(x, gamma, beta, mean, var, eps);
+        if relu {
+            y.relu()
+        } else {
+            y
+        }
+    }
+
     /// A train-mode CNN block: conv → batch norm → optional ReLU → 2×2 max-pool; returns the
     /// batch-norm statistics. The fast CPU op fuses the three; the default chains them.
     #[allow(clippy::too_many_arguments)]
@@ -119,6 +138,22 @@ impl NnDevice for Cpu {
             var: dev.tensor_from_vec(s.var, (c,)),
         };
         (y, stats)
+    }
+
+    fn nn_batch_norm2d_eval<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        (gamma, beta): ParamPair<'_, Self>,
+        (mean, var): ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        // The fast op records no backward pass: eval mode is for inference only.
+        if !fast || T::OWNS_TAPE {
+            let y = generic::batch_norm2d_eval(x, gamma, beta, mean, var, eps);
+            return if relu { y.relu() } else { y };
+        }
+        cpu_ops::batch_norm2d_eval(x, (gamma, beta), (mean, var), eps, relu)
     }
 
     fn nn_conv_bn_pool_train<T: Tape<f32, Self>>(

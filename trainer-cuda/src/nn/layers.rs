@@ -323,8 +323,14 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
                     Act::Img(y)
                 } else {
                     let (rm, rv) = &ctx.running[*stats];
-                    let y = generic::batch_norm2d_eval(t, gm, bt, rm, rv, BN_EPS);
-                    Act::Img(if *relu { y.relu() } else { y })
+                    Act::Img(D::nn_batch_norm2d_eval(
+                        ctx.fast,
+                        t,
+                        (gm, bt),
+                        (rm, rv),
+                        BN_EPS,
+                        *relu,
+                    ))
                 }
             }
             Layer::MaxPool2 => Act::Img(D::nn_max_pool2(ctx.fast, img(x))),

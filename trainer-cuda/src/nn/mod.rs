@@ -230,6 +230,55 @@ impl EvalResult {
     }
 }
 
+/// Normalised f32 NCHW images that [`Network::evaluate`] reads a batch at a time: a slice of
+/// values, or a data set that keeps bytes and normalises them as they are read
+/// ([`crate::data::Dataset`]).
+pub trait ImageSource {
+    /// Number of f32 values in all (images × values per image).
+    fn value_count(&self) -> usize;
+    /// Appends the values at `range` (value indices, inside `0..value_count()`) to `out`.
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>);
+}
+
+impl ImageSource for [f32] {
+    fn value_count(&self) -> usize {
+        self.len()
+    }
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        out.extend_from_slice(&self[range]);
+    }
+}
+
+impl ImageSource for Vec<f32> {
+    fn value_count(&self) -> usize {
+        self.len()
+    }
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        self.as_slice().read_values(range, out);
+    }
+}
+
+/// The values `start..start + len` of another source, as a source of their own (one rank's
+/// shard of an evaluation set).
+pub struct SubImages<'a> {
+    /// The whole source.
+    pub source: &'a dyn ImageSource,
+    /// First value.
+    pub start: usize,
+    /// Number of values.
+    pub len: usize,
+}
+
+impl ImageSource for SubImages<'_> {
+    fn value_count(&self) -> usize {
+        self.len
+    }
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        self.source
+            .read_values(self.start + range.start..self.start + range.end, out);
+    }
+}
+
 /// What [`Network::train_step_reduced`] passes the flat gradient buffer to.
 pub type GradReduce<'a> = &'a mut dyn FnMut(&mut [f32]) -> Result<(), NnError>;
 
@@ -271,7 +320,7 @@ pub trait Network {
     /// As [`Network::train_step`], and for `batch == 0`.
     fn evaluate(
         &mut self,
-        images: &[f32],
+        images: &dyn ImageSource,
         labels: &[u8],
         batch: usize,
     ) -> Result<EvalResult, NnError>;

@@ -11,7 +11,8 @@ use super::optim::{default_momentum, Optim};
 use super::profile::{self, Phase, Span};
 use super::rng::SplitMix64;
 use super::{
-    EvalResult, GradReduce, ModelKind, NamedTensor, Network, NnError, OptimizerKind, Snapshot,
+    EvalResult, GradReduce, ImageSource, ModelKind, NamedTensor, Network, NnError, OptimizerKind,
+    Snapshot,
 };
 
 type P<D> = Tensor<(usize,), f32, D>;
@@ -87,10 +88,11 @@ impl<D: NnDevice> Net<D> {
         self.fast
     }
 
-    fn check_batch(&self, images: &[f32], labels: &[u8]) -> Result<usize, NnError> {
+    /// Checks `values` image values against `labels`; returns the number of images.
+    fn check_batch(&self, values: usize, labels: &[u8]) -> Result<usize, NnError> {
         let (c, h, w) = self.input;
         let per = c * h * w;
-        if labels.is_empty() || images.len() != labels.len() * per {
+        if labels.is_empty() || values != labels.len() * per {
             return Err(NnError::Batch(format!(
                 "{} labels need {} image values ({}x{}x{} each), got {}",
                 labels.len(),
@@ -98,7 +100,7 @@ impl<D: NnDevice> Net<D> {
                 c,
                 h,
                 w,
-                images.len()
+                values
             )));
         }
         if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= self.classes) {
@@ -211,7 +213,7 @@ impl<D: NnDevice> Net<D> {
         momentum: Option<f64>,
         reduce: Option<GradReduce<'_>>,
     ) -> Result<f32, NnError> {
-        let n = self.check_batch(images, labels)?;
+        let n = self.check_batch(images.len(), labels)?;
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(NnError::Hyper(format!(
                 "learning rate {lr} is not a finite non-negative number"
@@ -303,20 +305,24 @@ impl<D: NnDevice> Network for Net<D> {
 
     fn evaluate(
         &mut self,
-        images: &[f32],
+        images: &dyn ImageSource,
         labels: &[u8],
         batch: usize,
     ) -> Result<EvalResult, NnError> {
-        self.check_batch(images, labels)?;
+        self.check_batch(images.value_count(), labels)?;
         if batch == 0 {
             return Err(NnError::Batch(
                 "evaluation batch size must be at least 1".into(),
             ));
         }
-        let per = images.len() / labels.len();
+        let per = images.value_count() / labels.len();
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (imgs, labs) in images.chunks(batch * per).zip(labels.chunks(batch)) {
-            let logits = self.predict(imgs)?;
+        let mut imgs = Vec::with_capacity(batch * per);
+        for (first, labs) in labels.chunks(batch).enumerate() {
+            let start = first * batch * per;
+            imgs.clear();
+            images.read_values(start..start + labs.len() * per, &mut imgs);
+            let logits = self.predict(&imgs)?;
             for (row, &l) in logits.chunks(self.classes).zip(labs) {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let lse = f64::from(max)

@@ -260,7 +260,7 @@ mod tests {
             std: vec![1.0],
         };
         let bytes: Vec<u8> = (0..n).map(|i| i as u8).collect();
-        Dataset::from_bytes(&bytes, bytes.clone(), 1, 1, 1, 256, &norm)
+        Dataset::from_bytes(bytes.as_slice(), bytes.clone(), 1, 1, 1, 256, &norm)
     }
 
     fn cfg(val_size: usize, train_limit: Option<usize>, epochs: f64) -> RunConfig {

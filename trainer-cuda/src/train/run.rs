@@ -567,7 +567,7 @@ pub fn train(
             let eval_now = done == in_epoch || done % every == 0 && in_epoch - done >= every / 2;
             if eval_now {
                 let r = net
-                    .evaluate(&parts.eval.images, &parts.eval.labels, EVAL_BATCH)
+                    .evaluate(parts.eval.as_ref(), &parts.eval.labels, EVAL_BATCH)
                     .map_err(|e| anyhow::anyhow!("evaluation: {e}"))?;
                 metrics.evals.push(EvalRecord {
                     step: step + 1,
@@ -606,7 +606,7 @@ pub fn train(
                 },
                 _ => {
                     let r = net
-                        .evaluate(&parts.test.images, &parts.test.labels, EVAL_BATCH)
+                        .evaluate(parts.test.as_ref(), &parts.test.labels, EVAL_BATCH)
                         .map_err(|e| anyhow::anyhow!("test evaluation: {e}"))?;
                     TestScore {
                         acc: r.accuracy(),

@@ -29,7 +29,7 @@ pub fn synthetic(n: usize, seed: u64) -> Dataset {
         labels.push(class);
     }
     let norm = Normalization::from_pixels(&pixels, 1, 784);
-    Dataset::from_bytes(&pixels, labels, 1, 28, 28, 4, &norm)
+    Dataset::from_bytes(pixels, labels, 1, 28, 28, 4, &norm)
 }
 
 /// The run's network on the CPU, for 28×28 single-channel images of 4 classes.

@@ -161,6 +161,27 @@ pub(crate) fn forward(
     (y, BatchStats { mean, var, inv_std })
 }
 
+/// `v ↦ relu?(v·scale[c] + shift[c])` over every plane (of `hw` values) of a
+/// `batch × c × hw` array, in place.
+pub(crate) fn scale_shift_in_place(
+    x: &mut [f32],
+    hw: usize,
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+) {
+    let c = scale.len();
+    x.par_chunks_mut(hw.max(1))
+        .enumerate()
+        .for_each(|(pi, plane)| {
+            let (s, t) = (scale[pi % c], shift[pi % c]);
+            for v in plane {
+                let z = *v * s + t;
+                *v = if relu { z.max(0.0) } else { z };
+            }
+        });
+}
+
 pub(crate) fn scale_shift(
     mean: &[f32],
     inv_std: &[f32],

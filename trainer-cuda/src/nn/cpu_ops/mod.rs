@@ -250,6 +250,43 @@ pub fn batch_norm2d_train<T: Tape<f32, Cpu>>(
     (out.put_tape(tape), public)
 }
 
+/// Eval-mode batch normalisation with running statistics `(mean, var)`, optionally fused with
+/// a ReLU: `relu?(x·s + t)` with `s = γ / sqrt(var + ε)`, `t = β − mean·s`, the generic layer's
+/// arithmetic. Records no backward pass (for inference: callers use it without a tape).
+pub fn batch_norm2d_eval<T: Tape<f32, Cpu>>(
+    x: Tensor<Shape4, f32, Cpu, T>,
+    (gamma, beta): ParamPair<'_>,
+    (mean, var): ParamPair<'_>,
+    eps: f32,
+    relu: bool,
+) -> Tensor<Shape4, f32, Cpu, T> {
+    let shape = *x.shape();
+    let (_, c, h, w) = shape;
+    let name = move || format!("{} (eval) {c}×{h}×{w}", bn_name(relu));
+    let _span = Span::new(Phase::Forward, name);
+    let (x, tape) = contiguous(x).split_tape();
+    let (g, b, m, v) = (
+        param_vec(gamma),
+        param_vec(beta),
+        param_vec(mean),
+        param_vec(var),
+    );
+    let scale: Vec<f32> = g
+        .iter()
+        .zip(&v)
+        .map(|(g, v)| g * (v + eps).sqrt().recip())
+        .collect();
+    let shift: Vec<f32> = b
+        .iter()
+        .zip(&m)
+        .zip(&scale)
+        .map(|((b, m), s)| b - m * s)
+        .collect();
+    let mut y = host_vec(&x);
+    batchnorm::scale_shift_in_place(&mut y, h * w, &scale, &shift, relu);
+    x.device().tensor_from_vec(y, shape).put_tape(tape)
+}
+
 /// Two flat parameters of one layer: (conv weight, bias) or (batch-norm γ, β).
 pub type ParamPair<'a> = (
     &'a Tensor<(usize,), f32, Cpu>,
