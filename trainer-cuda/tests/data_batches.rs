@@ -16,18 +16,13 @@ mod data_batches {
 
     /// `n` 2×1×1 "images" whose bytes spell `i`, label `i % 10`.
     fn indexed(n: usize) -> Dataset {
-        Dataset {
-            pixels: (0..n).flat_map(bytes).collect(),
-            labels: (0..n).map(|i| (i % 10) as u8).collect(),
-            channels: 2,
-            height: 1,
-            width: 1,
-            classes: 10,
-            normalization: Normalization {
-                mean: vec![0.0; 2],
-                std: vec![1.0; 2],
-            },
-        }
+        let norm = Normalization {
+            mean: vec![0.0; 2],
+            std: vec![1.0; 2],
+        };
+        let pixels: Vec<u8> = (0..n).flat_map(bytes).collect();
+        let labels = (0..n).map(|i| (i % 10) as u8).collect();
+        Dataset::from_bytes(pixels, labels, 2, 1, 1, 10, &norm)
     }
 
     /// Item indices of an epoch's batches, recovered from the image values.
@@ -139,10 +134,35 @@ mod data_batches {
     }
 
     #[test]
+    fn slices_of_slices_read_the_right_images_and_compare_by_content() {
+        let d = indexed(20);
+        let s = d.slice(5, 12).slice(2, 4); // items 7 and 8
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.labels, vec![7, 8]);
+        assert_eq!(s.images(), [values(7), values(8)].concat());
+        assert_eq!(s.pixels(), [bytes(7), bytes(8)].concat());
+        let mut img = Vec::new();
+        s.extend_image(1, &mut img).unwrap();
+        assert_eq!(img, values(8));
+        let norm = d.normalization.clone();
+        let copy = Dataset::from_bytes(
+            [bytes(7), bytes(8)].concat(),
+            vec![7, 8],
+            2,
+            1,
+            1,
+            10,
+            &norm,
+        );
+        assert_eq!(s, copy, "equal content, however the bytes are held");
+        assert_ne!(s, d.slice(7, 9).take(1));
+    }
+
+    #[test]
     fn take_keeps_the_first_items() {
         let d = indexed(20).take(7);
         assert_eq!(d.len(), 7);
-        assert_eq!(d.pixels.len(), 14);
+        assert_eq!(d.pixels().len(), 14);
         let mut img = Vec::new();
         assert_eq!(d.extend_image(6, &mut img), Some(()));
         assert_eq!(img, values(6));

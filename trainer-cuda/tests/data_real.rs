@@ -45,7 +45,7 @@ mod data_real {
             return;
         };
         assert_eq!((s.train.len(), s.test.len()), (60_000, 10_000));
-        assert_eq!(s.train.pixels.len(), 60_000 * 784);
+        assert_eq!(s.train.pixels().len(), 60_000 * 784);
         // The commonly quoted MNIST statistics: 0.1307 and 0.3081.
         let n = &s.train.normalization;
         assert!((n.mean[0] - 0.1307).abs() < 5e-5, "{n:?}");

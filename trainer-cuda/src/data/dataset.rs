@@ -108,13 +108,17 @@ impl Normalization {
 
 /// A labelled image data set held in memory.
 ///
-/// `pixels` holds `len() × channels × height × width` raw bytes, row-major (`N×C×H×W`),
+/// The images are raw bytes, `len() × channels × height × width`, row-major (`N×C×H×W`),
 /// normalised with `normalization` as they are read (a batch at a time: a quarter of the
-/// memory of holding `f32`s); `labels[i]` is the class of image `i`, below `classes`.
-#[derive(Debug, Clone, PartialEq)]
+/// memory of holding `f32`s). The bytes are shared: [`Dataset::slice`] and
+/// [`Dataset::take`] copy labels, never pixels. `labels[i]` is the class of image `i`, below
+/// `classes`.
+#[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Raw image bytes, `N×C×H×W` row-major.
-    pub pixels: Vec<u8>,
+    /// Raw image bytes, shared between a data set and its slices.
+    bytes: std::sync::Arc<Vec<u8>>,
+    /// Index in `bytes` (in images) of this set's first image.
+    first: usize,
     /// Class of each image.
     pub labels: Vec<u8>,
     /// Channels per image (1 for MNIST, 3 for CIFAR-10).
@@ -153,7 +157,8 @@ impl Dataset {
         norm: &Normalization,
     ) -> Self {
         Self {
-            pixels: pixels.into(),
+            bytes: std::sync::Arc::new(pixels.into()),
+            first: 0,
             labels,
             channels,
             height,
@@ -176,13 +181,22 @@ impl Dataset {
         if per == 0 {
             return 0;
         }
-        self.labels.len().min(self.pixels.len() / per)
+        self.labels
+            .len()
+            .min((self.bytes.len() / per).saturating_sub(self.first))
     }
 
     /// Whether there are no items.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The raw bytes of all `len()` images.
+    #[must_use]
+    pub fn pixels(&self) -> &[u8] {
+        let per = self.image_len();
+        &self.bytes[self.first * per..(self.first + self.len()) * per]
     }
 
     /// The raw bytes of image `i`, or `None` past the end.
@@ -192,7 +206,7 @@ impl Dataset {
             return None;
         }
         let per = self.image_len();
-        self.pixels.get(i * per..(i + 1) * per)
+        self.pixels().get(i * per..(i + 1) * per)
     }
 
     /// Appends the normalised image `i` to `out`; `None` (and nothing appended) past the end.
@@ -219,12 +233,8 @@ impl Dataset {
     pub fn images(&self) -> Vec<f32> {
         let n = self.len() * self.image_len();
         let mut out = Vec::with_capacity(n);
-        self.normalization.extend_normalised(
-            &self.pixels[..n],
-            0,
-            self.height * self.width,
-            &mut out,
-        );
+        self.normalization
+            .extend_normalised(self.pixels(), 0, self.height * self.width, &mut out);
         out
     }
 
@@ -243,7 +253,7 @@ impl Dataset {
     pub fn take(mut self, n: usize) -> Self {
         let n = n.min(self.len());
         self.labels.truncate(n);
-        self.pixels.truncate(n * self.image_len());
+
         self
     }
 
@@ -267,8 +277,8 @@ impl Dataset {
         }
     }
 
-    /// A copy of items `start..end` (both clamped to `len()`), with this set's
-    /// normalisation: e.g. the validation slice held out at the end of a training split.
+    /// Items `start..end` (both clamped to `len()`), sharing this set's bytes (only the labels
+    /// are copied), with this set's normalisation: e.g. the validation slice held out at the end of a training split.
     ///
     /// ```
     /// use trainer_cuda::data::{Dataset, Normalization};
@@ -282,9 +292,9 @@ impl Dataset {
     pub fn slice(&self, start: usize, end: usize) -> Dataset {
         let end = end.min(self.len());
         let start = start.min(end);
-        let per = self.image_len();
         Dataset {
-            pixels: self.pixels[start * per..end * per].to_vec(),
+            bytes: std::sync::Arc::clone(&self.bytes),
+            first: self.first + start,
             labels: self.labels[start..end].to_vec(),
             channels: self.channels,
             height: self.height,
@@ -303,10 +313,21 @@ impl crate::nn::ImageSource for Dataset {
     fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
         let range = range.start.min(self.value_count())..range.end.min(self.value_count());
         self.normalization.extend_normalised(
-            &self.pixels[range.clone()],
+            &self.pixels()[range.clone()],
             range.start,
             self.height * self.width,
             out,
         );
+    }
+}
+
+impl PartialEq for Dataset {
+    /// Equal images (bytes), labels, shape and normalisation, however the bytes are shared.
+    fn eq(&self, other: &Self) -> bool {
+        self.pixels() == other.pixels()
+            && self.labels == other.labels
+            && (self.channels, self.height, self.width, self.classes)
+                == (other.channels, other.height, other.width, other.classes)
+            && self.normalization == other.normalization
     }
 }

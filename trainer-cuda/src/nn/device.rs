@@ -70,6 +70,24 @@ pub trait NnDevice: Device<f32> {
         }
     }
 
+    /// An eval-mode CNN block: conv → batch norm with running statistics → optional ReLU →
+    /// 2×2 max-pool. The fast CPU op fuses them image by image; the default chains them.
+    #[allow(clippy::too_many_arguments)]
+    fn nn_conv_bn_pool_eval<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        conv: ParamPair<'_, Self>,
+        g: &Conv2dGeometry,
+        bn: ParamPair<'_, Self>,
+        running: ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, true);
+        let y = Self::nn_batch_norm2d_eval(fast, y, bn, running, eps, relu);
+        Self::nn_max_pool2(fast, y)
+    }
+
     /// A train-mode CNN block: conv → batch norm → optional ReLU → 2×2 max-pool; returns the
     /// batch-norm statistics. The fast CPU op fuses the three; the default chains them.
     #[allow(clippy::too_many_arguments)]
@@ -91,6 +109,25 @@ pub trait NnDevice: Device<f32> {
 
 impl NnDevice for Cpu {
     const HAS_FAST_OPS: bool = true;
+
+    fn nn_conv_bn_pool_eval<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<Shape4, f32, Self, T>,
+        conv: ParamPair<'_, Self>,
+        g: &Conv2dGeometry,
+        bn: ParamPair<'_, Self>,
+        running: ParamPair<'_, Self>,
+        eps: f32,
+        relu: bool,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        // The fused op records no backward pass: eval mode is for inference only.
+        if !fast || T::OWNS_TAPE {
+            let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, true);
+            let y = Self::nn_batch_norm2d_eval(fast, y, bn, running, eps, relu);
+            return Self::nn_max_pool2(fast, y);
+        }
+        cpu_ops::conv_bn_pool_eval(x, conv, g, bn, running, eps, relu)
+    }
 
     fn nn_conv2d<T: Tape<f32, Self>>(
         fast: bool,

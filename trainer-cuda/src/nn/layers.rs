@@ -294,6 +294,33 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
             x = Act::Img(y);
             continue;
         }
+        // ... and in eval mode as one block op too (image by image on the CPU).
+        if let (
+            false,
+            Layer::Conv { g, w, b, .. },
+            Some(Layer::BatchNorm {
+                gamma,
+                beta,
+                stats,
+                relu,
+            }),
+            Some(Layer::MaxPool2),
+        ) = (ctx.train, layer, layers.get(i), layers.get(i + 1))
+        {
+            i += 2;
+            let (rm, rv) = &ctx.running[*stats];
+            x = Act::Img(D::nn_conv_bn_pool_eval(
+                ctx.fast,
+                img(x),
+                (&ctx.params[*w], &ctx.params[*b]),
+                g,
+                (&ctx.params[*gamma], &ctx.params[*beta]),
+                (rm, rv),
+                BN_EPS,
+                *relu,
+            ));
+            continue;
+        }
         x = match layer {
             Layer::Conv {
                 g,

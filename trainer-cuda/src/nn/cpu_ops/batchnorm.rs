@@ -171,15 +171,24 @@ pub(crate) fn scale_shift_in_place(
     relu: bool,
 ) {
     let c = scale.len();
-    x.par_chunks_mut(hw.max(1))
-        .enumerate()
-        .for_each(|(pi, plane)| {
-            let (s, t) = (scale[pi % c], shift[pi % c]);
-            for v in plane {
-                let z = *v * s + t;
-                *v = if relu { z.max(0.0) } else { z };
-            }
-        });
+    x.par_chunks_mut(c * hw.max(1))
+        .for_each(|img| scale_shift_in_place_planes(img, hw, scale, shift, relu));
+}
+
+/// [`scale_shift_in_place`] over one image (`c` planes of `hw` values), on the calling thread.
+pub(crate) fn scale_shift_in_place_planes(
+    img: &mut [f32],
+    hw: usize,
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+) {
+    for ((plane, &s), &t) in img.chunks_mut(hw.max(1)).zip(scale).zip(shift) {
+        for v in plane {
+            let z = *v * s + t;
+            *v = if relu { z.max(0.0) } else { z };
+        }
+    }
 }
 
 pub(crate) fn scale_shift(

@@ -109,6 +109,33 @@ pub(crate) fn forward_with_moments(
     forward_impl(g, hw, x, weight, bias, true)
 }
 
+/// One image's output `yi = bias + W · col` (`c_out × P`) from its patch matrix `col`
+/// (`K × P`).
+fn conv_from_col(
+    g: &Conv2dGeometry,
+    p: usize,
+    col: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    yi: &mut [f32],
+) {
+    let k = g.patch_len();
+    for (co, row) in yi.chunks_mut(p).enumerate() {
+        row.fill(bias[co]);
+    }
+    let wv = MatRef {
+        data: weight,
+        rs: k,
+        cs: 1,
+    };
+    let cv = MatRef {
+        data: col,
+        rs: p,
+        cs: 1,
+    };
+    sgemm((g.c_out, p, k), yi, p, true, wv, cv);
+}
+
 fn forward_impl(
     g: &Conv2dGeometry,
     (h, w): (usize, usize),
@@ -128,20 +155,7 @@ fn forward_impl(
             || vec![0.0f32; k * p],
             |col, (yi, xi)| {
                 im2col(g, (h, w), xi, col);
-                for (co, row) in yi.chunks_mut(p).enumerate() {
-                    row.fill(bias[co]);
-                }
-                let wv = MatRef {
-                    data: weight,
-                    rs: k,
-                    cs: 1,
-                };
-                let cv = MatRef {
-                    data: col,
-                    rs: p,
-                    cs: 1,
-                };
-                sgemm((g.c_out, p, k), yi, p, true, wv, cv);
+                conv_from_col(g, p, col, weight, bias, yi);
                 if moments {
                     yi.chunks(p).map(plane_moments).collect()
                 } else {
@@ -151,6 +165,35 @@ fn forward_impl(
         )
         .collect();
     (y, per_image.into_iter().flatten().collect())
+}
+
+/// Convolves each image into a per-thread buffer and lets `f(y_i, out_i)` turn it (in place if
+/// it likes) into the
+/// image's `out_len` outputs: the convolution output is never stored whole (eval-mode blocks
+/// that pool it at once). Returns the `batch × out_len` outputs.
+pub(crate) fn map_outputs(
+    g: &Conv2dGeometry,
+    (h, w): (usize, usize),
+    x: &[f32],
+    (weight, bias): (&[f32], &[f32]),
+    out_len: usize,
+    f: impl Fn(&mut [f32], &mut [f32]) + Sync,
+) -> Vec<f32> {
+    let (oh, ow) = g.out_hw(h, w).expect("checked by the caller");
+    let (p, k) = (oh * ow, g.patch_len());
+    let batch = x.len() / (g.c_in * h * w);
+    let mut out = vec![0.0f32; batch * out_len];
+    out.par_chunks_mut(out_len.max(1))
+        .zip(x.par_chunks(g.c_in * h * w))
+        .for_each_init(
+            || (vec![0.0f32; k * p], vec![0.0f32; g.c_out * p]),
+            |(col, yi), (oi, xi)| {
+                im2col(g, (h, w), xi, col);
+                conv_from_col(g, p, col, weight, bias, yi);
+                f(yi, oi);
+            },
+        );
+    out
 }
 
 /// Backward convolution: adds `dL/dW`, `dL/db` and (if given) `dL/dx` into the buffers.

@@ -32,6 +32,19 @@ pub(crate) fn forward(x: &[f32], (h, w): (usize, usize)) -> (Vec<f32>, Vec<u8>) 
     (y, arg)
 }
 
+/// Pools one image's planes of `h × w` (`x`) into `out` (planes of `h/2 × w/2`), values only.
+pub(crate) fn pool_image(x: &[f32], (h, w): (usize, usize), out: &mut [f32]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for (xp, yp) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)) {
+        for oy in 0..oh {
+            let (r0, r1) = (&xp[2 * oy * w..], &xp[(2 * oy + 1) * w..]);
+            for (ox, o) in yp[oy * ow..(oy + 1) * ow].iter_mut().enumerate() {
+                *o = max4(r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]).0;
+            }
+        }
+    }
+}
+
 /// The maximum of a 2×2 window in row-major order and its index, the first one on ties
 /// (a branch-free tournament: each comparison is strict, so the earlier candidate wins ties).
 #[inline]

@@ -265,6 +265,62 @@ pub fn batch_norm2d_eval<T: Tape<f32, Cpu>>(
     let name = move || format!("{} (eval) {c}×{h}×{w}", bn_name(relu));
     let _span = Span::new(Phase::Forward, name);
     let (x, tape) = contiguous(x).split_tape();
+    let (scale, shift) = eval_affine((gamma, beta), (mean, var), eps);
+    let mut y = host_vec(&x);
+    batchnorm::scale_shift_in_place(&mut y, h * w, &scale, &shift, relu);
+    x.device().tensor_from_vec(y, shape).put_tape(tape)
+}
+
+/// An eval-mode CNN block in one op: convolution → batch norm with running statistics
+/// `(mean, var)` → optional ReLU → 2×2 max-pool, image by image, so the conv output is never
+/// stored whole. Equal to [`conv2d`], [`batch_norm2d_eval`] and [`max_pool2`] in sequence (the
+/// same arithmetic). Records no backward pass (for inference: callers use it without a tape).
+///
+/// # Panics
+/// If the shapes disagree with `g` or the parameters (callers validate model shapes once).
+pub fn conv_bn_pool_eval<T: Tape<f32, Cpu>>(
+    x: Tensor<Shape4, f32, Cpu, T>,
+    (weight, bias): ParamPair<'_>,
+    g: &Conv2dGeometry,
+    (gamma, beta): ParamPair<'_>,
+    (mean, var): ParamPair<'_>,
+    eps: f32,
+    relu: bool,
+) -> Tensor<Shape4, f32, Cpu, T> {
+    let (b, c, h, w) = *x.shape();
+    assert_eq!(c, g.c_in, "conv_bn_pool_eval: input channels");
+    let (oh, ow) = g
+        .out_hw(h, w)
+        .expect("conv_bn_pool_eval: kernel larger than padded input");
+    let (c_in, c_out) = (g.c_in, g.c_out);
+    let name = move || {
+        format!(
+            "conv {c_in}→{c_out} {h}×{w} + {} (eval) + pool",
+            bn_name(relu)
+        )
+    };
+    let _span = Span::new(Phase::Forward, name);
+    let (x, tape) = contiguous(x).split_tape();
+    let (scale, shift) = eval_affine((gamma, beta), (mean, var), eps);
+    let (wv, bv) = (param_vec(weight), param_vec(bias));
+    let (ph, pw) = (oh / 2, ow / 2);
+    let xv = host_vec(&x);
+    let pooled = im2col_conv::map_outputs(g, (h, w), &xv, (&wv, &bv), c_out * ph * pw, |y, out| {
+        batchnorm::scale_shift_in_place_planes(y, oh * ow, &scale, &shift, relu);
+        maxpool::pool_image(y, (oh, ow), out);
+    });
+    x.device()
+        .tensor_from_vec(pooled, (b, c_out, ph, pw))
+        .put_tape(tape)
+}
+
+/// Eval-mode batch norm's per-channel `(scale, shift)`: `γ / sqrt(var + ε)` and
+/// `β − mean·scale`, as the generic layer computes them.
+fn eval_affine(
+    (gamma, beta): ParamPair<'_>,
+    (mean, var): ParamPair<'_>,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let (g, b, m, v) = (
         param_vec(gamma),
         param_vec(beta),
@@ -282,9 +338,7 @@ pub fn batch_norm2d_eval<T: Tape<f32, Cpu>>(
         .zip(&scale)
         .map(|((b, m), s)| b - m * s)
         .collect();
-    let mut y = host_vec(&x);
-    batchnorm::scale_shift_in_place(&mut y, h * w, &scale, &shift, relu);
-    x.device().tensor_from_vec(y, shape).put_tape(tape)
+    (scale, shift)
 }
 
 /// Two flat parameters of one layer: (conv weight, bias) or (batch-norm γ, β).
@@ -473,6 +527,50 @@ mod tests {
                 assert!(b.iter().any(|&v| v != 0.0), "{name}: gradient is all zero");
                 assert_close(name, a, b);
             }
+        }
+    }
+
+    #[test]
+    fn fused_eval_block_equals_conv_then_eval_batch_norm_then_pool() {
+        let dev = Cpu::default();
+        let g = Conv2dGeometry {
+            c_in: 3,
+            c_out: 4,
+            kernel: 3,
+            pad: 1,
+        };
+        let x = dev.tensor_from_vec(values(11, 2 * 3 * 6 * 8), (2, 3, 6, 8));
+        let p = |seed, n| dev.tensor_from_vec(values(seed, n), (n,));
+        let (w, b, beta, mean) = (p(12, g.weight_len()), p(13, 4), p(14, 4), p(15, 4));
+        let plus = |seed, by: f32| {
+            let v: Vec<f32> = values(seed, 4).iter().map(|v| v + by).collect();
+            dev.tensor_from_vec(v, (4,))
+        };
+        let (gamma, var) = (plus(16, 1.5), plus(17, 1.2));
+        for relu in [true, false] {
+            let fused = conv_bn_pool_eval(
+                x.clone(),
+                (&w, &b),
+                &g,
+                (&gamma, &beta),
+                (&mean, &var),
+                1e-5,
+                relu,
+            );
+            let y = conv2d(x.clone(), &w, &b, &g, false);
+            let y = batch_norm2d_eval(y, (&gamma, &beta), (&mean, &var), 1e-5, relu);
+            let chained = max_pool2(y);
+            assert_eq!(fused.shape(), &(2, 4, 3, 4));
+            assert_eq!(
+                fused.as_vec(),
+                chained.as_vec(),
+                "same arithmetic, so bit-equal"
+            );
+            // And against the generic layers (dfdx ops, another summation order).
+            let gy = crate::nn::generic::conv2d(x.clone(), &w, &b, &g);
+            let gy = crate::nn::generic::batch_norm2d_eval(gy, &gamma, &beta, &mean, &var, 1e-5);
+            let gy = crate::nn::generic::max_pool2(if relu { gy.relu() } else { gy });
+            assert_close("generic eval block", &fused.as_vec(), &gy.as_vec());
         }
     }
 }
