@@ -317,7 +317,7 @@ impl<D: NnDevice> Network for Net<D> {
         }
         let per = images.value_count() / labels.len();
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        let mut imgs = Vec::with_capacity(batch * per);
+        let mut imgs = Vec::with_capacity(batch.min(labels.len()) * per);
         for (first, labs) in labels.chunks(batch).enumerate() {
             let start = first * batch * per;
             imgs.clear();

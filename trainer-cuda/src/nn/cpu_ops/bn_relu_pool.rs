@@ -106,7 +106,7 @@ pub(crate) fn backward_in_place(
                 let range = pi * pp..(pi + 1) * pp;
                 let (mut sd, mut sdx) = (0.0f32, 0.0f32);
                 for (&v, &d) in winners.value[range.clone()].iter().zip(&dy[range]) {
-                    // A select, not a branch, so the loop vectorises.
+                    // A select, not a branch: no mispredicted jumps on the ReLU mask.
                     let d = if relu && v * s + t <= 0.0 { 0.0 } else { d };
                     sd += d;
                     sdx += d * ((v - m) * is);
