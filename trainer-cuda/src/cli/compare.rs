@@ -9,7 +9,8 @@ use onecycle_core::Preset;
 
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
-use crate::study::{run_study, Regime, Setup, StudyConfig, DEFAULT_GRID};
+use crate::study::reference::Reference;
+use crate::study::{run_study, Family, Regime, Setup, StudyConfig, DEFAULT_GRID};
 
 /// Arguments of `onecycle compare`.
 #[derive(Args, Debug, Clone)]
@@ -30,9 +31,20 @@ pub struct CompareArgs {
     /// The lr grid every family picks from, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_GRID)]
     pub grid: Vec<f64>,
-    /// Target (c) is target (a) lowered by this many percentage points.
-    #[arg(long, default_value_t = 0.5)]
+    /// The looser target (R − x, or (c) = (a) − x without a reference) is this many
+    /// percentage points below.
+    #[arg(long, default_value_t = 0.2)]
     pub looser_by_points: f64,
+    /// Reference schedules at their own budgets, `FAMILY@EPOCHS` (family step, constant,
+    /// linear or cosine), comma-separated: the first sets target R, and 1cycle's budget,
+    /// strict and budget-aware ratios are reported against each. `none` for the
+    /// ladder-only study with targets (a), (b), (c).
+    #[arg(long, default_value = "step@8")]
+    pub reference: String,
+    /// The families whose ladders run, comma-separated, from 1cycle, 1cycle-3phase,
+    /// 1cycle-finder, step, cosine, linear, constant (default: all).
+    #[arg(long)]
+    pub families: Option<String>,
     /// 1cycle conventions and defaults.
     #[arg(long, default_value = "pytorch", value_parser = parse_preset)]
     pub preset: Preset,
@@ -94,6 +106,13 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         looser_by: args.looser_by_points / 100.0,
         device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
         range: crate::train::range_test::trainer_range_config(),
+        families: match &args.families {
+            Some(list) => {
+                Family::parse_list(list).map_err(|e| anyhow::anyhow!("--families: {e}"))?
+            }
+            None => Family::ALL.to_vec(),
+        },
+        references: parse_references(&args.reference)?,
         out: args.out.clone(),
         verbosity: c.verbosity(),
     };
@@ -110,4 +129,15 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         args.out.display()
     )?;
     Ok(())
+}
+
+/// The `--reference` list: `none`, or `FAMILY@EPOCHS` items separated by commas.
+fn parse_references(list: &str) -> Result<Vec<Reference>> {
+    if list.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| x.parse().map_err(|e| anyhow::anyhow!("--reference: {e}")))
+        .collect()
 }

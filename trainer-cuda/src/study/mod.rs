@@ -40,7 +40,33 @@
 //!    it (constant); a miss is infinity. The median over seeds is the score, with min and
 //!    max. Speed-up = baseline epochs / 1cycle epochs, against the tuned constant lr and
 //!    against the fastest budget-aware baseline, as a ratio of medians and per seed.
+//!
+//! # Reference mode (`--reference step@16`; the committed regimes of `docs/study/PROTOCOL.md`)
+//! 7. **References.** Each reference schedule (`step@B`: ×0.1 at 50% and 75% of B epochs;
+//!    `constant@B`, `linear@B`, `cosine@B`) is tuned on the same grid with the same edge
+//!    rule at its own budget B on seed 0, then run once per seed at B, evaluated at least
+//!    once per epoch. The first reference's target R is the lower median over seeds of its
+//!    final validation accuracy, the looser target R − `looser_by`; each further reference
+//!    sets its own pair. They replace targets (a)–(c) and are fixed before any ladder runs.
+//! 8. **Early stop.** A (family, seed) ladder stops climbing after the first rung whose
+//!    final validation accuracy reaches every target; the report marks the rungs not run.
+//!    Only the families in [`StudyConfig::families`] run.
+//! 9. **Three ratios** per reference and target ([`reference`]): budget (B / 1cycle
+//!    epochs), strict (the reference's first evaluation at the target / 1cycle epochs)
+//!    and budget-aware (linear decay's epochs / 1cycle's), each a ratio of medians and per
+//!    seed with min and max; a miss is infinitely many epochs.
+//!
+//! # `study.json` in reference mode
+//! Beside the fields of [`StudyReport`]: `reference` ([`reference::ReferenceScore`]:
+//! `family`, `budget_epochs`, `lr`, `on_grid_edge`, `tuning`, `target`, `looser_target`,
+//! per-seed `final_val_acc`, `final_test_acc`, `first_hit`, `first_hit_looser`); `ratios`
+//! and `ratios_looser` ([`reference::Ratios`]: `target`, then `budget`, `strict` and
+//! `budget_aware`, each `{median, min, max, per_seed}`, with the per-seed epochs and
+//! training seconds they come from); `second_references` (the same three objects per
+//! further reference); `reference_runs` (every reference run with its command). Infinite
+//! values (misses) are written as `null`.
 
+pub mod reference;
 pub mod report;
 pub mod score;
 pub mod store;
@@ -60,6 +86,7 @@ use crate::train::range_test::range_test;
 use crate::train::run::{train, RunControl, RunEnd};
 use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
 
+use reference::{Reference, ReferenceMeasured};
 pub use report::StudyReport;
 use store::{device_name, train_command, RangeRecord, RunRecord, RunStore};
 
@@ -155,6 +182,40 @@ impl Family {
     /// Whether the schedule is planned for its budget (all but the constant lr).
     pub fn budget_aware(self) -> bool {
         self != Self::Constant
+    }
+
+    /// The family called `name` in tables (`1cycle`, `linear`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name.trim())
+    }
+
+    /// A comma-separated list of family names, in table order, each once.
+    ///
+    /// ```
+    /// use trainer_cuda::study::Family;
+    /// let f = Family::parse_list("linear,1cycle").unwrap();
+    /// assert_eq!(f, vec![Family::Onecycle, Family::Linear]);
+    /// assert!(Family::parse_list("1cycle,sgdr").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown name, with the list of known ones.
+    pub fn parse_list(list: &str) -> std::result::Result<Vec<Self>, String> {
+        let mut chosen = Vec::new();
+        for name in list.split(',').filter(|n| !n.trim().is_empty()) {
+            let f = Self::from_name(name).ok_or_else(|| {
+                format!(
+                    "`{}` is not a family of the study: choose from {}",
+                    name.trim(),
+                    Self::ALL.map(Self::name).join(", ")
+                )
+            })?;
+            chosen.push(f);
+        }
+        Ok(Self::ALL
+            .into_iter()
+            .filter(|f| chosen.contains(f))
+            .collect())
     }
 }
 
@@ -299,6 +360,12 @@ pub struct StudyConfig {
     pub device: DeviceKind,
     /// The range test of the finder family.
     pub range: RangeTestConfig<f64>,
+    /// The families whose ladders run (every one by default; see [`Family::parse_list`]).
+    pub families: Vec<Family>,
+    /// Reference schedules at their own budgets (reference mode, see [`reference`]); the
+    /// first sets the targets R and R − `looser_by`, and every ladder stops climbing for
+    /// a (family, seed) once it has reached every reference's targets.
+    pub references: Vec<Reference>,
     /// Output directory: the run store, tables, JSON and plots.
     pub out: PathBuf,
     /// Bars and summary lines.
@@ -317,6 +384,12 @@ impl StudyConfig {
         }
         if let Some(lr) = self.grid.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
             bail!("grid lr {lr} is not a learning rate: give positive numbers such as 0.03,0.1");
+        }
+        if self.families.is_empty() {
+            bail!("no family to run: give e.g. --families 1cycle,linear");
+        }
+        if !self.references.is_empty() && !self.families.contains(&Family::Onecycle) {
+            bail!("the reference ratios are 1cycle's: add 1cycle to --families");
         }
         if !(self.looser_by.is_finite() && (0.0..1.0).contains(&self.looser_by)) {
             bail!(
@@ -405,6 +478,8 @@ pub struct Measurements {
     pub winners: Vec<(Family, f64)>,
     /// Range tests, one per seed.
     pub ranges: Vec<RangeRecord>,
+    /// The references (reference mode), in the order given.
+    pub references: Vec<ReferenceMeasured>,
     /// Sensitivity of 1cycle to ×[`SENSITIVITY`] of seed 0's valley at the tuning budget:
     /// `(multiple, lr, final validation accuracy)`.
     pub sensitivity: Vec<(f64, f64, f64)>,
@@ -502,6 +577,89 @@ impl Runner<'_> {
         })
     }
 
+    /// Tunes `family` at `budget` on seed 0 over the grid, growing it past an edge that
+    /// wins (the same rule for every family); pushes each trial onto `trials`.
+    fn tune(
+        &mut self,
+        family: Family,
+        budget: f64,
+        trials_out: &mut Vec<(Family, f64, f64)>,
+    ) -> Result<f64> {
+        let cfg = self.cfg;
+        let mut lrs = cfg.grid.clone();
+        lrs.sort_by(f64::total_cmp);
+        let mut trials: Vec<(f64, StudyRun)> = Vec::with_capacity(lrs.len() + 2);
+        let mut extensions = 0;
+        let winner = loop {
+            for &lr in &lrs {
+                if trials.iter().all(|(tried, _)| *tried != lr) {
+                    let sr = self.run(family, lr, budget, 0)?;
+                    trials_out.push((family, lr, sr.record.final_val_acc));
+                    trials.push((lr, sr));
+                }
+            }
+            let winner = best_of(&trials);
+            match extend_grid(&lrs, winner) {
+                Some(next) if extensions < MAX_GRID_EXTENSIONS => {
+                    note(
+                        cfg.verbosity,
+                        &format!(
+                            "{}: {} at {} epochs wins at the grid's edge ({winner}): trying {next} too",
+                            cfg.regime.name,
+                            family.name(),
+                            score::show_epochs(budget)
+                        ),
+                    );
+                    lrs.push(next);
+                    lrs.sort_by(f64::total_cmp);
+                    extensions += 1;
+                }
+                _ => break winner,
+            }
+        };
+        note(
+            cfg.verbosity,
+            &format!(
+                "{}: {} at {} epochs tuned: lr {winner}",
+                cfg.regime.name,
+                family.name(),
+                score::show_epochs(budget)
+            ),
+        );
+        Ok(winner)
+    }
+
+    /// Runs `family` at `lr` on `seed` up the ladder, stopping after the first rung whose
+    /// final validation accuracy reaches `stop_at` (when given): the rungs above it
+    /// cannot change its epochs to any target, and the report marks them as not run.
+    fn ladder(
+        &mut self,
+        family: Family,
+        lr: f64,
+        seed: u64,
+        stop_at: Option<f64>,
+        runs: &mut Vec<StudyRun>,
+    ) -> Result<()> {
+        for &b in &self.cfg.regime.budgets.clone() {
+            let sr = self.run(family, lr, b, seed)?;
+            let reached = stop_at.is_some_and(|t| sr.record.final_val_acc >= t);
+            runs.push(sr);
+            if reached {
+                note(
+                    self.cfg.verbosity,
+                    &format!(
+                        "{}: {} seed {seed} reached every target at {} epochs: the longer rungs are not run",
+                        self.cfg.regime.name,
+                        family.name(),
+                        score::show_epochs(b)
+                    ),
+                );
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn range(&mut self, seed: u64) -> Result<RangeRecord> {
         let rc = self
             .cfg
@@ -593,7 +751,9 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
         );
     }
     probe.partitions(data).map_err(|e| anyhow::anyhow!(e))?;
-    for family in Family::ALL {
+    let budgets = cfg.families.iter().map(|&f| (f, shortest));
+    let references = cfg.references.iter().map(|x| (x.family, x.budget));
+    for (family, shortest) in budgets.chain(references) {
         let rc = cfg.run_config(family, 1.0, shortest, 0, data.train.len())?;
         rc.schedule.build().map_err(|e| {
             anyhow::anyhow!(
@@ -608,14 +768,20 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     let started = Instant::now();
     let r = &cfg.regime;
     let seeds: Vec<u64> = (0..u64::from(r.seeds)).collect();
-    let grid = &cfg.grid;
+    let tuned: Vec<Family> = Family::TUNED
+        .into_iter()
+        .filter(|f| cfg.families.contains(f))
+        .collect();
     let rungs = r.budgets.len();
-    let aware_tuned = Family::TUNED.iter().filter(|f| f.budget_aware()).count();
-    let planned = aware_tuned * grid.len()
-        + grid.len()
-        + seeds.len() * ((aware_tuned + 1) * rungs + 1)
-        + SENSITIVITY.len()
-        + Family::TUNED.len() * MAX_GRID_EXTENSIONS;
+    let finder = cfg.families.contains(&Family::OnecycleFinder);
+    let per_tuning = cfg.grid.len() + MAX_GRID_EXTENSIONS;
+    let planned = (tuned.len() + cfg.references.len()) * per_tuning
+        + seeds.len() * (tuned.len() * rungs + cfg.references.len())
+        + if finder {
+            seeds.len() * (rungs + 1) + SENSITIVITY.len()
+        } else {
+            0
+        };
     let mut run = Runner {
         cfg,
         data,
@@ -628,47 +794,38 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     let mut m = Measurements::default();
     let seed0 = seeds[0];
 
+    // Reference mode: each reference tuned at its own budget, then run on every seed;
+    // its targets are fixed before any ladder runs.
+    for &reference in &cfg.references {
+        let mut tuning = Vec::new();
+        let lr = run.tune(reference.family, reference.budget, &mut tuning)?;
+        let mut runs = Vec::with_capacity(seeds.len());
+        for &seed in &seeds {
+            runs.push(run.run(reference.family, lr, reference.budget, seed)?);
+        }
+        m.references.push(ReferenceMeasured {
+            reference,
+            lr,
+            tuning: tuning.iter().map(|&(_, lr, acc)| (lr, acc)).collect(),
+            runs,
+        });
+    }
+    // A ladder stops climbing once it reaches every target (reference mode only: the
+    // other targets are read off the ladders themselves).
+    let stop_at = m
+        .references
+        .iter()
+        .map(ReferenceMeasured::target)
+        .fold(None, |hi: Option<f64>, t| Some(hi.map_or(t, |h| h.max(t))));
+
     // 4. Equal tuning on seed 0: the same grid, and the same edge rule, for every family.
-    for family in Family::TUNED {
+    for &family in &tuned {
         let budget = if family.budget_aware() {
             r.tune_budget
         } else {
             r.longest()
         };
-        let mut lrs = grid.clone();
-        lrs.sort_by(f64::total_cmp);
-        let mut trials: Vec<(f64, StudyRun)> = Vec::with_capacity(grid.len() + 2);
-        let mut extensions = 0;
-        let winner = loop {
-            for &lr in &lrs {
-                if trials.iter().all(|(tried, _)| *tried != lr) {
-                    let sr = run.run(family, lr, budget, seed0)?;
-                    m.tuning.push((family, lr, sr.record.final_val_acc));
-                    trials.push((lr, sr));
-                }
-            }
-            let winner = best_of(&trials);
-            match extend_grid(&lrs, winner) {
-                Some(next) if extensions < MAX_GRID_EXTENSIONS => {
-                    note(
-                        cfg.verbosity,
-                        &format!(
-                            "{}: {} wins at the grid's edge ({winner}): trying {next} too",
-                            r.name,
-                            family.name()
-                        ),
-                    );
-                    lrs.push(next);
-                    lrs.sort_by(f64::total_cmp);
-                    extensions += 1;
-                }
-                _ => break winner,
-            }
-        };
-        note(
-            cfg.verbosity,
-            &format!("{}: {} tuned: lr {winner}", r.name, family.name()),
-        );
+        let winner = run.tune(family, budget, &mut m.tuning)?;
         m.winners.push((family, winner));
     }
 
@@ -676,34 +833,39 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     for &seed in &seeds {
         for &(family, lr) in &m.winners.clone() {
             if family.budget_aware() {
-                for &b in &r.budgets {
-                    m.runs.push(run.run(family, lr, b, seed)?);
-                }
+                run.ladder(family, lr, seed, stop_at, &mut m.runs)?;
             } else {
                 m.runs.push(run.run(family, lr, r.longest(), seed)?);
             }
         }
-        let range = run.range(seed)?;
-        note(
-            cfg.verbosity,
-            &format!(
-                "{}: seed {seed}: range-test valley {:.3e}",
-                r.name, range.valley
-            ),
-        );
-        for &b in &r.budgets {
-            m.runs
-                .push(run.run(Family::OnecycleFinder, range.valley, b, seed)?);
+        if finder {
+            let range = run.range(seed)?;
+            note(
+                cfg.verbosity,
+                &format!(
+                    "{}: seed {seed}: range-test valley {:.3e}",
+                    r.name, range.valley
+                ),
+            );
+            run.ladder(
+                Family::OnecycleFinder,
+                range.valley,
+                seed,
+                stop_at,
+                &mut m.runs,
+            )?;
+            m.ranges.push(range);
         }
-        m.ranges.push(range);
     }
 
     // The finder's sensitivity row.
-    let valley0 = m.ranges[0].valley;
-    for mult in SENSITIVITY {
-        let lr = valley0 * mult;
-        let sr = run.run(Family::OnecycleFinder, lr, r.tune_budget, seed0)?;
-        m.sensitivity.push((mult, lr, sr.record.final_val_acc));
+    if finder {
+        let valley0 = m.ranges[0].valley;
+        for mult in SENSITIVITY {
+            let lr = valley0 * mult;
+            let sr = run.run(Family::OnecycleFinder, lr, r.tune_budget, seed0)?;
+            m.sensitivity.push((mult, lr, sr.record.final_val_acc));
+        }
     }
     m.trained = run.trained;
     m.reused = run.reused;

@@ -10,6 +10,10 @@ use serde::Serialize;
 
 use crate::atomic::write_atomic;
 use crate::plot::{save_stacked_svg, Chart, Series};
+use crate::study::reference::{
+    compare, markdown as reference_markdown, LadderScores, Ratios, ReferenceComparison,
+    ReferenceScore,
+};
 use crate::study::score::{
     epochs_to_target_budgeted, epochs_to_target_curve, lower_median, ratio, show_epochs,
     show_ratio, Spread,
@@ -73,6 +77,9 @@ pub struct BudgetScore {
     pub val: Spread,
     /// Test accuracy over seeds (the constant lr: only at its own, longest budget).
     pub test: Option<Spread>,
+    /// Seeds with a value at this budget (fewer than the regime's where a ladder stopped
+    /// climbing once it had reached every target).
+    pub seeds_run: usize,
 }
 
 /// One family's scores.
@@ -149,8 +156,21 @@ pub struct StudyReport {
     pub scores: Vec<FamilyScore>,
     /// Speed-ups of the 1cycle variants.
     pub speedups: Vec<Speedup>,
+    /// The families whose ladders ran, in table order.
+    pub families: Vec<Family>,
+    /// Reference mode: the first reference, its target R and its per-seed first hits.
+    pub reference: Option<ReferenceScore>,
+    /// Reference mode: budget, strict and budget-aware ratios of 1cycle at R.
+    pub ratios: Option<Ratios>,
+    /// Reference mode: the same ratios at the looser target.
+    pub ratios_looser: Option<Ratios>,
+    /// Further references (e.g. the constant lr at the same budget), each with its own
+    /// target and ratios.
+    pub second_references: Vec<ReferenceComparison>,
     /// Every ladder run, with the command that reproduces it.
     pub runs: Vec<StudyRun>,
+    /// Every reference run (each reference on each seed), with its command.
+    pub reference_runs: Vec<StudyRun>,
 }
 
 /// Validation accuracy of a constant-lr curve after `budget` epochs (its last evaluation
@@ -161,6 +181,67 @@ fn curve_at(curve: &[(f64, f64)], budget: f64) -> f64 {
         .take_while(|(e, _)| *e <= budget + 1e-9)
         .last()
         .map_or(f64::NAN, |(_, a)| *a)
+}
+
+/// Targets (a), (b) and (c), read off the ladders at the longest budget.
+fn ladder_targets(rep: &StudyReport, cfg: &StudyConfig) -> Vec<Target> {
+    let seeds = rep.seeds();
+    let longest = cfg.regime.longest();
+    let median_final = |rep: &StudyReport, f: Family| {
+        let v: Vec<f64> = seeds.iter().map(|&s| rep.val_at(f, s, longest)).collect();
+        lower_median(&v)
+    };
+    let a = median_final(rep, Family::Constant);
+    let (b_family, b) = Family::BASELINES
+        .iter()
+        .map(|&f| (f, median_final(rep, f)))
+        .fold((Family::Step, f64::NEG_INFINITY), |best, x| {
+            if x.1 > best.1 {
+                x
+            } else {
+                best
+            }
+        });
+    let e = show_epochs(longest);
+    vec![
+        Target {
+            name: "a".into(),
+            rule: format!(
+                "median (the lower middle for an even count) final validation accuracy of the tuned constant lr at {e} epochs"
+            ),
+            acc: a,
+        },
+        Target {
+            name: "b".into(),
+            rule: format!(
+                "best median final validation accuracy of a budget-aware baseline at {e} epochs ({})",
+                b_family.name()
+            ),
+            acc: b,
+        },
+        Target {
+            name: "c".into(),
+            rule: format!("target (a) minus {:.2} points", 100.0 * cfg.looser_by),
+            acc: a - cfg.looser_by,
+        },
+    ]
+}
+
+impl LadderScores for StudyReport {
+    fn epochs_to(&self, family: Family, seed: u64, target: f64) -> f64 {
+        StudyReport::epochs_to(self, family, seed, target)
+    }
+
+    fn seconds_to(&self, family: Family, seed: u64, target: f64) -> f64 {
+        self.runs_of(family, seed)
+            .filter(|x| x.record.final_val_acc >= target)
+            .min_by(|x, y| x.budget.total_cmp(&y.budget))
+            .map_or(f64::INFINITY, |x| x.record.train_seconds)
+    }
+
+    fn ran(&self, family: Family) -> bool {
+        self.families.contains(&family)
+    }
 }
 
 impl StudyReport {
@@ -205,7 +286,8 @@ impl StudyReport {
     }
 
     /// Scores the measurements of a study.
-    pub fn score(cfg: &StudyConfig, m: Measurements, wall_seconds: f64) -> Self {
+    pub fn score(cfg: &StudyConfig, mut m: Measurements, wall_seconds: f64) -> Self {
+        let measured_refs = std::mem::take(&mut m.references);
         let r = &cfg.regime;
         let t = &cfg.setup;
         let tried = |f: Family| m.tuning.iter().filter(move |t| t.0 == f).map(|t| t.1);
@@ -266,52 +348,68 @@ impl StudyReport {
                 .collect(),
             scores: Vec::new(),
             speedups: Vec::new(),
+            families: cfg.families.clone(),
+            reference: None,
+            ratios: None,
+            ratios_looser: None,
+            second_references: Vec::new(),
             runs: m.runs,
+            reference_runs: measured_refs
+                .iter()
+                .flat_map(|x| x.runs.iter().cloned())
+                .collect(),
         };
         let seeds = rep.seeds();
-        let longest = r.longest();
-        let median_final = |rep: &Self, f: Family| {
-            let v: Vec<f64> = seeds.iter().map(|&s| rep.val_at(f, s, longest)).collect();
-            lower_median(&v)
-        };
-        // 5. Targets, by the rules fixed in the module docs.
-        let a = median_final(&rep, Family::Constant);
-        let (b_family, b) = Family::BASELINES
-            .iter()
-            .map(|&f| (f, median_final(&rep, f)))
-            .fold((Family::Step, f64::NEG_INFINITY), |best, x| {
-                if x.1 > best.1 {
-                    x
+        // 5. Targets, by the rules fixed in the module docs (reference mode: each
+        // reference's R and R − looser_by, fixed before its ladders ran).
+        if measured_refs.is_empty() {
+            rep.targets = ladder_targets(&rep, cfg);
+        } else {
+            let mut comparisons: Vec<ReferenceComparison> = measured_refs
+                .iter()
+                .map(|x| {
+                    let edge = x.tuning.len() > 1 && {
+                        let lo = x.tuning.iter().map(|t| t.0).fold(f64::INFINITY, f64::min);
+                        let hi = x.tuning.iter().map(|t| t.0).fold(0.0, f64::max);
+                        x.lr == lo || x.lr == hi
+                    };
+                    compare(x, cfg.looser_by, &seeds, &rep, edge)
+                })
+                .collect();
+            for (i, c) in comparisons.iter().enumerate() {
+                let name = if i == 0 {
+                    "R".to_string()
                 } else {
-                    best
-                }
-            });
-        let e = show_epochs(longest);
-        rep.targets = vec![
-            Target {
-                name: "a".into(),
-                rule: format!(
-                    "median (the lower middle for an even count) final validation accuracy of the tuned constant lr at {e} epochs"
-                ),
-                acc: a,
-            },
-            Target {
-                name: "b".into(),
-                rule: format!(
-                    "best median final validation accuracy of a budget-aware baseline at {e} epochs ({})",
-                    b_family.name()
-                ),
-                acc: b,
-            },
-            Target {
-                name: "c".into(),
-                rule: format!("target (a) minus {:.2} points", 100.0 * cfg.looser_by),
-                acc: a - cfg.looser_by,
-            },
-        ];
+                    format!("R{}", i + 1)
+                };
+                let what = format!(
+                    "{}@{}",
+                    c.reference.family.name(),
+                    show_epochs(c.reference.budget_epochs)
+                );
+                rep.targets.push(Target {
+                    name: name.clone(),
+                    rule: format!(
+                        "median (the lower middle for an even count) final validation accuracy of the reference {what} (lr {}, tuned on the grid at its own budget)",
+                        c.reference.lr
+                    ),
+                    acc: c.reference.target,
+                });
+                rep.targets.push(Target {
+                    name: format!("{name}−{:.2}", 100.0 * cfg.looser_by),
+                    rule: format!("{name} minus {:.2} points", 100.0 * cfg.looser_by),
+                    acc: c.reference.looser_target,
+                });
+            }
+            let first = comparisons.remove(0);
+            rep.reference = Some(first.reference);
+            rep.ratios = Some(first.ratios);
+            rep.ratios_looser = Some(first.ratios_looser);
+            rep.second_references = comparisons;
+        }
         // 6. Scores.
         let targets = rep.targets.clone();
-        for family in Family::ALL {
+        for &family in &cfg.families {
             let lr = if family == Family::OnecycleFinder {
                 Spread::of(&rep.ranges.iter().map(|x| x.valley).collect::<Vec<_>>()).median
             } else {
@@ -341,6 +439,7 @@ impl StudyReport {
                     let val: Vec<f64> = seeds
                         .iter()
                         .map(|&s| rep.val_at(family, s, budget))
+                        .filter(|v| !v.is_nan())
                         .collect();
                     let test: Vec<f64> = seeds
                         .iter()
@@ -352,6 +451,7 @@ impl StudyReport {
                         .collect();
                     BudgetScore {
                         budget,
+                        seeds_run: val.len(),
                         val: Spread::of(&val),
                         test: (!test.is_empty()).then(|| Spread::of(&test)),
                     }
@@ -365,9 +465,10 @@ impl StudyReport {
             });
         }
         // Speed-ups against the tuned constant lr and the fastest budget-aware baseline,
-        // from the epochs to target just scored.
+        // from the epochs to target just scored (reference mode has its ratios instead).
         let mut speedups = Vec::new();
-        for (t, tg) in targets.iter().enumerate() {
+        let ladder_mode = rep.reference.is_none();
+        for (t, tg) in targets.iter().enumerate().filter(|_| ladder_mode) {
             let score = |f: Family| {
                 rep.scores
                     .iter()
@@ -441,12 +542,33 @@ impl StudyReport {
         for t in &self.targets {
             let _ = writeln!(s, "- ({}) {}%: {}", t.name, pct(t.acc), t.rule);
         }
+        if let (Some(reference), Some(at), Some(looser)) =
+            (&self.reference, &self.ratios, &self.ratios_looser)
+        {
+            let _ = writeln!(s);
+            s.push_str(&reference_markdown(reference, at, looser));
+        }
+        for c in &self.second_references {
+            s.push_str(&reference_markdown(
+                &c.reference,
+                &c.ratios,
+                &c.ratios_looser,
+            ));
+        }
         let _ = writeln!(
             s,
             "\nEpochs to target, median [min–max] over seeds (∞ = missed within the ladder):\n"
         );
-        let _ = writeln!(s, "| family | lr | to (a) | to (b) | to (c) |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| family | lr | {} |",
+            self.targets
+                .iter()
+                .map(|t| format!("to ({})", t.name))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(s, "|---|---|{}", "---|".repeat(self.targets.len()));
         for f in &self.scores {
             let edge = self
                 .winners
@@ -466,13 +588,19 @@ impl StudyReport {
                 cells.join(" | ")
             );
         }
-        let _ = writeln!(
-            s,
-            "\nSpeed-ups: baseline epochs / 1cycle epochs to the target, as the ratio of the medians, then the per-seed ratios as median [min–max]:\n"
-        );
-        let _ = writeln!(s, "| 1cycle | against | to (a) | to (b) | to (c) |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for oc in Family::ONECYCLES {
+        if !self.speedups.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nSpeed-ups: baseline epochs / 1cycle epochs to the target, as the ratio of the medians, then the per-seed ratios as median [min–max]:\n"
+            );
+            let _ = writeln!(s, "| 1cycle | against | to (a) | to (b) | to (c) |");
+            let _ = writeln!(s, "|---|---|---|---|---|");
+        }
+        for oc in Family::ONECYCLES
+            .iter()
+            .copied()
+            .filter(|_| !self.speedups.is_empty())
+        {
             for role in ["best constant", "fastest budget-aware"] {
                 let row: Vec<&Speedup> = self
                     .speedups
@@ -516,11 +644,18 @@ impl StudyReport {
                 .per_budget
                 .iter()
                 .map(|b| {
-                    let v = b.val.show(pct);
-                    match &b.test {
-                        Some(t) => format!("{v} ({})", pct(t.median)),
-                        None => v,
+                    let n = self.regime.seeds as usize;
+                    if b.seeds_run == 0 {
+                        return "not run".to_string();
                     }
+                    let mut v = b.val.show(pct);
+                    if let Some(t) = &b.test {
+                        v = format!("{v} ({})", pct(t.median));
+                    }
+                    if b.seeds_run < n {
+                        v = format!("{v}, {} of {n} seeds run", b.seeds_run);
+                    }
+                    v
                 })
                 .collect();
             let _ = writeln!(s, "| {} | {} |", f.family.name(), cells.join(" | "));
@@ -563,6 +698,9 @@ impl StudyReport {
                 cells.join(" | ")
             );
         }
+        if self.ranges.is_empty() {
+            return s;
+        }
         let _ = writeln!(
             s,
             "\nRange test (valley rule) per seed: {}. Sensitivity of 1cycle at {} epochs to seed 0's valley: {}.",
@@ -597,11 +735,13 @@ impl StudyReport {
                 points: f
                     .per_budget
                     .iter()
+                    .filter(|b| b.seeds_run > 0)
                     .map(|b| (b.budget, b.val.median))
                     .collect(),
                 spread: f
                     .per_budget
                     .iter()
+                    .filter(|b| b.seeds_run > 0)
                     .map(|b| (b.budget, b.val.min, b.val.max))
                     .collect(),
             })

@@ -1,0 +1,426 @@
+//! Reference mode: a standard schedule at its own, long budget, the target it sets, and
+//! the three ratios of 1cycle against it (Smith's, MLPerf's and Li et al.'s questions).
+//!
+//! - **budget ratio** = reference budget / 1cycle epochs to R (Smith & Topin's measure);
+//! - **strict ratio** = the reference's first evaluation at or above R / 1cycle epochs
+//!   to R (MLPerf's: read along the reference's own validation curve);
+//! - **budget-aware ratio** = linear decay's epochs to R (re-planned and run at every
+//!   rung, tuned like 1cycle) / 1cycle epochs to R (Li et al., ICLR 2020).
+//!
+//! Each is reported as a ratio of medians over seeds and per seed (paired by seed), with
+//! the smallest and largest per-seed value. A miss counts as infinitely many epochs: a
+//! seed on which 1cycle misses has ratio 0, a seed on which only the other side misses
+//! has ratio ∞, and a seed on which both miss has no ratio (left out of min and max).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::study::score::{epochs_to_target_curve, lower_median, median, Spread};
+use crate::study::{Family, StudyRun};
+
+/// A reference schedule at its own budget, e.g. `step@16`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Reference {
+    /// Its family (`step`, `constant`, `linear` or `cosine`).
+    pub family: Family,
+    /// Its budget in epochs.
+    pub budget: f64,
+}
+
+impl FromStr for Reference {
+    type Err = String;
+
+    /// Parses `family@epochs`.
+    ///
+    /// ```
+    /// use trainer_cuda::study::reference::Reference;
+    /// use trainer_cuda::study::Family;
+    /// let r: Reference = "step@16".parse().unwrap();
+    /// assert_eq!((r.family, r.budget), (Family::Step, 16.0));
+    /// assert!("1cycle@16".parse::<Reference>().is_err());
+    /// assert!("step".parse::<Reference>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let usage =
+            "give FAMILY@EPOCHS with FAMILY one of step, constant, linear, cosine, e.g. step@16";
+        let (name, budget) = s
+            .split_once('@')
+            .ok_or_else(|| format!("reference `{s}` has no budget: {usage}"))?;
+        let family = match name.trim() {
+            "step" => Family::Step,
+            "constant" => Family::Constant,
+            "linear" => Family::Linear,
+            "cosine" => Family::Cosine,
+            other => return Err(format!("`{other}` is not a reference schedule: {usage}")),
+        };
+        let budget: f64 = budget
+            .trim()
+            .parse()
+            .map_err(|_| format!("reference budget `{budget}` is not a number: {usage}"))?;
+        if !(budget.is_finite() && budget > 0.0) {
+            return Err(format!(
+                "reference budget {budget} is not a positive number of epochs: {usage}"
+            ));
+        }
+        Ok(Self { family, budget })
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{}",
+            self.family.name(),
+            crate::study::score::show_epochs(self.budget)
+        )
+    }
+}
+
+/// What the study measured of one reference: its tuning and its run on every seed.
+#[derive(Clone, Debug)]
+pub struct ReferenceMeasured {
+    /// The reference.
+    pub reference: Reference,
+    /// Its grid winner.
+    pub lr: f64,
+    /// Its grid trials on seed 0: `(lr, final validation accuracy)`.
+    pub tuning: Vec<(f64, f64)>,
+    /// Its run at the winner on every seed, in seed order.
+    pub runs: Vec<StudyRun>,
+}
+
+impl ReferenceMeasured {
+    /// Target R: the lower median over seeds of the final validation accuracy (so that
+    /// the reference reaches its own target on at least half of the seeds).
+    pub fn target(&self) -> f64 {
+        let finals: Vec<f64> = self.runs.iter().map(|r| r.record.final_val_acc).collect();
+        lower_median(&finals)
+    }
+}
+
+/// `num / den` with a miss as infinity: 0 when only `den` is infinite (1cycle missed),
+/// ∞ when only `num` is, NaN when both are or either is NaN.
+///
+/// ```
+/// use trainer_cuda::study::reference::speedup;
+/// assert_eq!(speedup(16.0, 2.0), 8.0);
+/// assert_eq!(speedup(16.0, f64::INFINITY), 0.0);
+/// assert_eq!(speedup(f64::INFINITY, 2.0), f64::INFINITY);
+/// assert!(speedup(f64::INFINITY, f64::INFINITY).is_nan());
+/// ```
+pub fn speedup(num: f64, den: f64) -> f64 {
+    if num.is_nan() || den.is_nan() || den <= 0.0 || (num.is_infinite() && den.is_infinite()) {
+        f64::NAN
+    } else {
+        num / den
+    }
+}
+
+/// A ratio as a ratio of medians, with the per-seed ratios and their extremes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RatioStats {
+    /// Median of the numerators over median of the denominators.
+    pub median: f64,
+    /// Smallest per-seed ratio (NaN ratios left out).
+    pub min: f64,
+    /// Largest per-seed ratio.
+    pub max: f64,
+    /// Per seed, paired by seed.
+    pub per_seed: Vec<f64>,
+}
+
+impl RatioStats {
+    /// The ratio of `num` over `den`, per seed (paired by index) and of their medians.
+    ///
+    /// ```
+    /// use trainer_cuda::study::reference::RatioStats;
+    /// let inf = f64::INFINITY;
+    /// // 1cycle needs 2, 4 and ∞ epochs; the reference's budget is 16 on every seed.
+    /// let r = RatioStats::of(&[16.0; 3], &[2.0, 4.0, inf]);
+    /// assert_eq!(r.median, 4.0); // 16 / median(2, 4, ∞) = 16 / 4
+    /// assert_eq!(r.per_seed, vec![8.0, 4.0, 0.0]);
+    /// assert_eq!((r.min, r.max), (0.0, 8.0));
+    /// ```
+    pub fn of(num: &[f64], den: &[f64]) -> Self {
+        let per_seed: Vec<f64> = num.iter().zip(den).map(|(n, d)| speedup(*n, *d)).collect();
+        let finite: Vec<f64> = per_seed.iter().copied().filter(|x| !x.is_nan()).collect();
+        let s = Spread::of(&finite);
+        Self {
+            median: speedup(median(num), median(den)),
+            min: s.min,
+            max: s.max,
+            per_seed,
+        }
+    }
+}
+
+/// The three ratios at one target, with the epochs and seconds they come from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ratios {
+    /// The target (validation accuracy fraction).
+    pub target: f64,
+    /// Reference budget / 1cycle epochs to the target.
+    pub budget: RatioStats,
+    /// The reference's first evaluation at the target / 1cycle epochs to it.
+    pub strict: RatioStats,
+    /// Linear decay's epochs to the target / 1cycle's (NaN when linear did not run).
+    pub budget_aware: RatioStats,
+    /// 1cycle's epochs to the target, per seed.
+    pub onecycle_epochs: Vec<f64>,
+    /// The reference's first evaluation at the target, per seed (epochs).
+    pub reference_epochs: Vec<f64>,
+    /// Linear decay's epochs to the target, per seed (empty when it did not run).
+    pub linear_epochs: Vec<f64>,
+    /// Training seconds of 1cycle to the target: the whole run at the first rung that
+    /// reaches it, per seed (∞ for a miss).
+    pub onecycle_seconds: Vec<f64>,
+    /// Training seconds of the reference to its first evaluation at the target, per seed:
+    /// its run's training seconds prorated to that epoch (∞ for a miss).
+    pub reference_seconds: Vec<f64>,
+}
+
+/// The seeds' first evaluations at or above `target` along `runs`' validation curves.
+pub fn first_hits(runs: &[StudyRun], target: f64) -> Vec<f64> {
+    runs.iter()
+        .map(|r| epochs_to_target_curve(&r.record.curve, target))
+        .collect()
+}
+
+/// Training seconds of `run` to `epochs` (prorated; ∞ for a miss).
+fn seconds_to(run: &StudyRun, epochs: f64) -> f64 {
+    if epochs.is_finite() && run.budget > 0.0 {
+        run.record.train_seconds * epochs / run.budget
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The reference's score at one target, and the three ratios against it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReferenceScore {
+    /// Family.
+    pub family: Family,
+    /// Budget in epochs.
+    pub budget_epochs: f64,
+    /// Its grid winner (seed 0, at its own budget, the same edge rule as every family).
+    pub lr: f64,
+    /// Whether the winner still sits on an edge of the (extended) grid.
+    pub on_grid_edge: bool,
+    /// Grid trials on seed 0: `(lr, final validation accuracy)`.
+    pub tuning: Vec<(f64, f64)>,
+    /// Target R: lower median over seeds of its final validation accuracy.
+    pub target: f64,
+    /// The looser target, R lowered by the study's `looser_by`.
+    pub looser_target: f64,
+    /// Final validation accuracy per seed.
+    pub final_val_acc: Vec<f64>,
+    /// Final test accuracy per seed (reported, never used to choose).
+    pub final_test_acc: Vec<f64>,
+    /// First evaluation at or above R, per seed (epochs; ∞ for a miss).
+    pub first_hit: Vec<f64>,
+    /// First evaluation at or above the looser target, per seed.
+    pub first_hit_looser: Vec<f64>,
+}
+
+/// One reference with the ratios of 1cycle against it, at R and at the looser target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReferenceComparison {
+    /// The reference.
+    pub reference: ReferenceScore,
+    /// The three ratios at R.
+    pub ratios: Ratios,
+    /// The three ratios at the looser target.
+    pub ratios_looser: Ratios,
+}
+
+/// Per seed, 1cycle's (or linear's) epochs to a target and the run that reached it.
+pub trait LadderScores {
+    /// Epochs to `target` of `family` on `seed` (∞ for a miss).
+    fn epochs_to(&self, family: Family, seed: u64, target: f64) -> f64;
+    /// Training seconds of the first rung of `family` on `seed` reaching `target`.
+    fn seconds_to(&self, family: Family, seed: u64, target: f64) -> f64;
+    /// Whether `family` ran.
+    fn ran(&self, family: Family) -> bool;
+}
+
+/// Scores `m` and compares 1cycle (and linear decay) with it, on `seeds`.
+pub fn compare(
+    m: &ReferenceMeasured,
+    looser_by: f64,
+    seeds: &[u64],
+    ladder: &impl LadderScores,
+    on_grid_edge: bool,
+) -> ReferenceComparison {
+    let target = m.target();
+    let looser_target = target - looser_by;
+    let ratios_at = |t: f64| {
+        let reference_epochs = first_hits(&m.runs, t);
+        let onecycle_epochs: Vec<f64> = seeds
+            .iter()
+            .map(|&s| ladder.epochs_to(Family::Onecycle, s, t))
+            .collect();
+        let linear_epochs: Vec<f64> = if ladder.ran(Family::Linear) {
+            seeds
+                .iter()
+                .map(|&s| ladder.epochs_to(Family::Linear, s, t))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let budget = vec![m.reference.budget; seeds.len()];
+        let aware_num = if linear_epochs.is_empty() {
+            vec![f64::NAN; seeds.len()]
+        } else {
+            linear_epochs.clone()
+        };
+        Ratios {
+            target: t,
+            budget: RatioStats::of(&budget, &onecycle_epochs),
+            strict: RatioStats::of(&reference_epochs, &onecycle_epochs),
+            budget_aware: RatioStats::of(&aware_num, &onecycle_epochs),
+            onecycle_seconds: seeds
+                .iter()
+                .map(|&s| ladder.seconds_to(Family::Onecycle, s, t))
+                .collect(),
+            reference_seconds: m
+                .runs
+                .iter()
+                .zip(&reference_epochs)
+                .map(|(r, e)| seconds_to(r, *e))
+                .collect(),
+            onecycle_epochs,
+            reference_epochs,
+            linear_epochs,
+        }
+    };
+    ReferenceComparison {
+        reference: ReferenceScore {
+            family: m.reference.family,
+            budget_epochs: m.reference.budget,
+            lr: m.lr,
+            on_grid_edge,
+            tuning: m.tuning.clone(),
+            target,
+            looser_target,
+            final_val_acc: m.runs.iter().map(|r| r.record.final_val_acc).collect(),
+            final_test_acc: m.runs.iter().map(|r| r.record.final_test_acc).collect(),
+            first_hit: first_hits(&m.runs, target),
+            first_hit_looser: first_hits(&m.runs, looser_target),
+        },
+        ratios: ratios_at(target),
+        ratios_looser: ratios_at(looser_target),
+    }
+}
+
+/// `8.00× (per seed 8.00×, 4.00×, 0.00×)`; `–` for no ratio.
+fn show_stats(r: &RatioStats) -> String {
+    let one = |x: f64| {
+        if x.is_nan() {
+            "–".to_string()
+        } else if x.is_infinite() {
+            "∞".to_string()
+        } else {
+            format!("{x:.2}×")
+        }
+    };
+    let seeds: Vec<String> = r.per_seed.iter().map(|x| one(*x)).collect();
+    format!("**{}** (per seed {})", one(r.median), seeds.join(", "))
+}
+
+fn show_list(values: &[f64], f: impl Fn(f64) -> String) -> String {
+    let cells: Vec<String> = values
+        .iter()
+        .map(|&x| {
+            if x.is_infinite() {
+                "∞".to_string()
+            } else if x.is_nan() {
+                "–".to_string()
+            } else {
+                f(x)
+            }
+        })
+        .collect();
+    cells.join(", ")
+}
+
+/// The Markdown section of one reference: its runs, targets and the three ratios at R
+/// and at the looser target.
+pub fn markdown(r: &ReferenceScore, at: &Ratios, looser: &Ratios) -> String {
+    use crate::study::score::show_epochs;
+    use std::fmt::Write as _;
+    let pct = |x: f64| format!("{:.2}", 100.0 * x);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "### Against the reference {}@{}: lr {}{}, tuned on the grid at its own budget (seed 0)\n",
+        r.family.name(),
+        show_epochs(r.budget_epochs),
+        r.lr,
+        if r.on_grid_edge {
+            " (still on the grid's edge)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "Final validation accuracy per seed: {} % (test: {} %). Target R = **{} %** (lower median over seeds); looser target {} %. The reference's first evaluation at R, per seed: {} epochs (at the looser target: {}).\n",
+        show_list(&r.final_val_acc, pct),
+        show_list(&r.final_test_acc, pct),
+        pct(r.target),
+        pct(r.looser_target),
+        show_list(&r.first_hit, show_epochs),
+        show_list(&r.first_hit_looser, show_epochs),
+    );
+    let _ = writeln!(
+        s,
+        "| ratio | question | at R ({} %) | at the looser target ({} %) |",
+        pct(at.target),
+        pct(looser.target)
+    );
+    let _ = writeln!(s, "|---|---|---|---|");
+    for (name, question, a, b) in [
+        (
+            "budget",
+            "reference budget / 1cycle epochs (Smith)",
+            &at.budget,
+            &looser.budget,
+        ),
+        (
+            "strict",
+            "reference's first evaluation at the target / 1cycle epochs (MLPerf)",
+            &at.strict,
+            &looser.strict,
+        ),
+        (
+            "budget-aware",
+            "linear decay's epochs / 1cycle epochs, both re-planned per budget (Li et al.)",
+            &at.budget_aware,
+            &looser.budget_aware,
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "| {name} | {question} | {} | {} |",
+            show_stats(a),
+            show_stats(b)
+        );
+    }
+    let secs = |v: &[f64]| show_list(v, |x| format!("{x:.0} s"));
+    let _ = writeln!(
+        s,
+        "\nEpochs to R per seed: 1cycle {}; linear {}. Training seconds to R per seed: 1cycle {} (the whole run at its first rung at R); the reference {} (its run prorated to its first evaluation at R).\n",
+        show_list(&at.onecycle_epochs, show_epochs),
+        if at.linear_epochs.is_empty() {
+            "not run".to_string()
+        } else {
+            show_list(&at.linear_epochs, show_epochs)
+        },
+        secs(&at.onecycle_seconds),
+        secs(&at.reference_seconds),
+    );
+    s
+}
