@@ -70,6 +70,8 @@ pub mod reference;
 pub mod report;
 pub mod score;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -577,8 +579,8 @@ impl Runner<'_> {
         })
     }
 
-    /// Tunes `family` at `budget` on seed 0 over the grid, growing it past an edge that
-    /// wins (the same rule for every family); pushes each trial onto `trials`.
+    /// Tunes `family` at `budget` on seed 0 ([`tune_on_grid`]); pushes each trial onto
+    /// `trials_out`.
     fn tune(
         &mut self,
         family: Family,
@@ -586,52 +588,28 @@ impl Runner<'_> {
         trials_out: &mut Vec<(Family, f64, f64)>,
     ) -> Result<f64> {
         let cfg = self.cfg;
-        let mut lrs = cfg.grid.clone();
-        lrs.sort_by(f64::total_cmp);
-        let mut trials: Vec<(f64, StudyRun)> = Vec::with_capacity(lrs.len() + 2);
-        let mut extensions = 0;
-        let winner = loop {
-            for &lr in &lrs {
-                if trials.iter().all(|(tried, _)| *tried != lr) {
-                    let sr = self.run(family, lr, budget, 0)?;
-                    trials_out.push((family, lr, sr.record.final_val_acc));
-                    trials.push((lr, sr));
-                }
-            }
-            let winner = best_of(&trials);
-            match extend_grid(&lrs, winner) {
-                Some(next) if extensions < MAX_GRID_EXTENSIONS => {
-                    note(
-                        cfg.verbosity,
-                        &format!(
-                            "{}: {} at {} epochs wins at the grid's edge ({winner}): trying {next} too",
-                            cfg.regime.name,
-                            family.name(),
-                            score::show_epochs(budget)
-                        ),
-                    );
-                    lrs.push(next);
-                    lrs.sort_by(f64::total_cmp);
-                    extensions += 1;
-                }
-                _ => break winner,
-            }
-        };
-        note(
-            cfg.verbosity,
-            &format!(
-                "{}: {} at {} epochs tuned: lr {winner}",
-                cfg.regime.name,
-                family.name(),
-                score::show_epochs(budget)
-            ),
+        let what = format!(
+            "{}: {} at {} epochs",
+            cfg.regime.name,
+            family.name(),
+            score::show_epochs(budget)
         );
+        let (winner, trials) = tune_on_grid(
+            &cfg.grid,
+            |lr| Ok(self.run(family, lr, budget, 0)?.record.final_val_acc),
+            |winner, next| {
+                note(
+                    cfg.verbosity,
+                    &format!("{what} wins at the grid's edge ({winner}): trying {next} too"),
+                );
+            },
+        )?;
+        trials_out.extend(trials.into_iter().map(|(lr, acc)| (family, lr, acc)));
+        note(cfg.verbosity, &format!("{what} tuned: lr {winner}"));
         Ok(winner)
     }
 
-    /// Runs `family` at `lr` on `seed` up the ladder, stopping after the first rung whose
-    /// final validation accuracy reaches `stop_at` (when given): the rungs above it
-    /// cannot change its epochs to any target, and the report marks them as not run.
+    /// Runs `family` at `lr` on `seed` up the ladder ([`climb`]).
     fn ladder(
         &mut self,
         family: Family,
@@ -640,23 +618,25 @@ impl Runner<'_> {
         stop_at: Option<f64>,
         runs: &mut Vec<StudyRun>,
     ) -> Result<()> {
-        for &b in &self.cfg.regime.budgets.clone() {
-            let sr = self.run(family, lr, b, seed)?;
-            let reached = stop_at.is_some_and(|t| sr.record.final_val_acc >= t);
-            runs.push(sr);
-            if reached {
-                note(
-                    self.cfg.verbosity,
-                    &format!(
-                        "{}: {} seed {seed} reached every target at {} epochs: the longer rungs are not run",
-                        self.cfg.regime.name,
-                        family.name(),
-                        score::show_epochs(b)
-                    ),
-                );
-                break;
-            }
+        let budgets = self.cfg.regime.budgets.clone();
+        let climbed = climb(
+            &budgets,
+            stop_at,
+            |b| self.run(family, lr, b, seed),
+            |r| r.record.final_val_acc,
+        )?;
+        if climbed.len() < budgets.len() {
+            note(
+                self.cfg.verbosity,
+                &format!(
+                    "{}: {} seed {seed} reached every target at {} epochs: the longer rungs are not run",
+                    self.cfg.regime.name,
+                    family.name(),
+                    score::show_epochs(budgets[climbed.len() - 1])
+                ),
+            );
         }
+        runs.extend(climbed);
         Ok(())
     }
 
@@ -719,17 +699,92 @@ pub fn extend_grid(lrs: &[f64], winner: f64) -> Option<f64> {
 }
 
 /// The grid point with the best final validation accuracy (the smaller lr on a tie).
-fn best_of(trials: &[(f64, StudyRun)]) -> f64 {
+fn best_of(trials: &[(f64, f64)]) -> f64 {
     trials
         .iter()
-        .fold(None::<(f64, f64)>, |best, (lr, r)| {
-            let acc = r.record.final_val_acc;
-            match best {
-                Some((_, b)) if b >= acc => best,
-                _ => Some((*lr, acc)),
-            }
+        .fold(None::<(f64, f64)>, |best, &(lr, acc)| match best {
+            Some((_, b)) if b >= acc => best,
+            _ => Some((lr, acc)),
         })
         .map_or(f64::NAN, |(lr, _)| lr)
+}
+
+/// Equal tuning, the one rule for every family and reference: one `trial(lr)` (the final
+/// validation accuracy) per point of `grid`, ascending; while the winner sits on an edge,
+/// the grid grows one step beyond it ([`extend_grid`]), at most [`MAX_GRID_EXTENSIONS`]
+/// times (`on_extend(winner, next)` is told). Returns the winner (the smaller lr on a tie)
+/// and every trial `(lr, accuracy)` in the order run.
+///
+/// ```
+/// use trainer_cuda::study::tune_on_grid;
+/// // Accuracy peaks at lr 3: the grid's top edge wins twice and grows twice.
+/// let acc = |lr: f64| Ok(-(lr / 3.0).ln().abs());
+/// let (winner, trials) = tune_on_grid(&[0.1, 0.3, 1.0], acc, |_, _| {}).unwrap();
+/// assert!((winner - 1.0 / 0.3).abs() < 1e-12);
+/// assert_eq!(trials.len(), 5);
+/// ```
+///
+/// # Errors
+/// The first error of `trial`.
+pub fn tune_on_grid(
+    grid: &[f64],
+    mut trial: impl FnMut(f64) -> Result<f64>,
+    mut on_extend: impl FnMut(f64, f64),
+) -> Result<(f64, Vec<(f64, f64)>)> {
+    let mut lrs = grid.to_vec();
+    lrs.sort_by(f64::total_cmp);
+    let mut trials: Vec<(f64, f64)> = Vec::with_capacity(lrs.len() + MAX_GRID_EXTENSIONS);
+    let mut extensions = 0;
+    loop {
+        for &lr in &lrs {
+            if trials.iter().all(|(tried, _)| *tried != lr) {
+                trials.push((lr, trial(lr)?));
+            }
+        }
+        let winner = best_of(&trials);
+        match extend_grid(&lrs, winner) {
+            Some(next) if extensions < MAX_GRID_EXTENSIONS => {
+                on_extend(winner, next);
+                lrs.push(next);
+                lrs.sort_by(f64::total_cmp);
+                extensions += 1;
+            }
+            _ => return Ok((winner, trials)),
+        }
+    }
+}
+
+/// A ladder: `run(budget)` for each rung in order, stopping after the first whose
+/// accuracy (`acc`) reaches `stop_at` (when given). The rungs above cannot change the
+/// epochs to any target at or below `stop_at` (the smallest rung at a target counts).
+///
+/// ```
+/// use trainer_cuda::study::climb;
+/// let acc = |b: &f64| if *b >= 4.0 { 0.99 } else { 0.9 };
+/// let run = |b: f64| Ok(b);
+/// assert_eq!(climb(&[1.0, 2.0, 4.0, 8.0], Some(0.98), run, acc).unwrap(), vec![1.0, 2.0, 4.0]);
+/// assert_eq!(climb(&[1.0, 2.0, 4.0, 8.0], None, run, acc).unwrap().len(), 4);
+/// assert_eq!(climb(&[1.0, 2.0], Some(0.995), run, acc).unwrap().len(), 2);
+/// ```
+///
+/// # Errors
+/// The first error of `run`.
+pub fn climb<T>(
+    budgets: &[f64],
+    stop_at: Option<f64>,
+    mut run: impl FnMut(f64) -> Result<T>,
+    acc: impl Fn(&T) -> f64,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(budgets.len());
+    for &b in budgets {
+        let r = run(b)?;
+        let reached = stop_at.is_some_and(|t| acc(&r) >= t);
+        out.push(r);
+        if reached {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the whole study on `data` (or reads the runs it already has from `cfg.out`),

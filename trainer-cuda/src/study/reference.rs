@@ -424,3 +424,174 @@ pub fn markdown(r: &ReferenceScore, at: &Ratios, looser: &Ratios) -> String {
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::test_support::{config, run};
+    use crate::study::{Measurements, StudyReport};
+
+    const INF: f64 = f64::INFINITY;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12 || a == b
+    }
+
+    /// Four seeds (an even count), reference step@16, ladders 1, 2, 4; every number below
+    /// is worked by hand from the records.
+    #[test]
+    fn three_ratios_from_hand_made_records() {
+        let step16 = Reference {
+            family: Family::Step,
+            budget: 16.0,
+        };
+        let cfg = config(
+            vec![1.0, 2.0, 4.0],
+            4,
+            0.002,
+            vec![Family::Onecycle, Family::Linear],
+            vec![step16],
+        );
+        // The reference's curves, evaluated at 4, 8, 12 and 16 epochs.
+        let curves = [
+            [0.985, 0.988, 0.991, 0.990],
+            [0.986, 0.990, 0.991, 0.992],
+            [0.980, 0.987, 0.989, 0.991],
+            [0.980, 0.985, 0.988, 0.989],
+        ];
+        let ref_runs: Vec<StudyRun> = curves
+            .iter()
+            .enumerate()
+            .map(|(seed, c)| {
+                let curve = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (4.0 * (i + 1) as f64, *a))
+                    .collect();
+                run(Family::Step, 16.0, seed as u64, c[3], curve)
+            })
+            .collect();
+        let mut m = Measurements {
+            references: vec![ReferenceMeasured {
+                reference: step16,
+                lr: 0.1,
+                tuning: vec![(0.1, 0.99), (0.3, 0.98)],
+                runs: ref_runs,
+            }],
+            ..Measurements::default()
+        };
+        // Ladders as the early stop leaves them: finals at 1, 2, 4 epochs per seed.
+        let onecycle: [&[f64]; 4] = [
+            &[0.985, 0.990],
+            &[0.989, 0.991],
+            &[0.980, 0.987, 0.995],
+            &[0.980, 0.985, 0.987],
+        ];
+        let linear: [&[f64]; 4] = [
+            &[0.97, 0.98, 0.991],
+            &[0.97, 0.98, 0.989],
+            &[0.98, 0.990],
+            &[0.98, 0.985, 0.988],
+        ];
+        for (family, ladders) in [(Family::Onecycle, onecycle), (Family::Linear, linear)] {
+            for (seed, accs) in ladders.iter().enumerate() {
+                for (b, acc) in [1.0, 2.0, 4.0].iter().zip(accs.iter()) {
+                    m.runs
+                        .push(run(family, *b, seed as u64, *acc, vec![(*b, *acc)]));
+                }
+            }
+        }
+        let rep = StudyReport::score(&cfg, m, 1.0);
+        let reference = rep.reference.as_ref().unwrap();
+        // R: finals 0.990, 0.992, 0.991, 0.989 sorted, the lower middle of four is 0.990.
+        assert_eq!(reference.target, 0.990);
+        assert!(close(reference.looser_target, 0.988));
+        assert_eq!(reference.first_hit, vec![12.0, 8.0, 16.0, INF]);
+        assert_eq!(reference.first_hit_looser, vec![8.0, 8.0, 12.0, 12.0]);
+
+        let at = rep.ratios.as_ref().unwrap();
+        assert_eq!(at.onecycle_epochs, vec![2.0, 2.0, 4.0, INF]);
+        assert_eq!(at.linear_epochs, vec![4.0, INF, 2.0, INF]);
+        // Budget: 16 / median(2, 2, 4, ∞) = 16 / 3; per seed 8, 8, 4 and 0 (1cycle misses).
+        assert!(close(at.budget.median, 16.0 / 3.0));
+        assert_eq!(at.budget.per_seed, vec![8.0, 8.0, 4.0, 0.0]);
+        assert_eq!((at.budget.min, at.budget.max), (0.0, 8.0));
+        // Strict: median(12, 8, 16, ∞) = 14 over 3; seed 3 misses on both sides: no ratio.
+        assert!(close(at.strict.median, 14.0 / 3.0));
+        assert_eq!(&at.strict.per_seed[..3], &[6.0, 4.0, 4.0]);
+        assert!(at.strict.per_seed[3].is_nan());
+        assert_eq!((at.strict.min, at.strict.max), (4.0, 6.0));
+        // Budget-aware: linear's median(4, ∞, 2, ∞) is ∞ (two misses of four).
+        assert_eq!(at.budget_aware.median, INF);
+        assert_eq!(&at.budget_aware.per_seed[..3], &[2.0, INF, 0.5]);
+        assert_eq!((at.budget_aware.min, at.budget_aware.max), (0.5, INF));
+        // Seconds: the hand-made runs train 10 s per epoch.
+        assert_eq!(at.onecycle_seconds, vec![20.0, 20.0, 40.0, INF]);
+        assert_eq!(at.reference_seconds, vec![120.0, 80.0, 160.0, INF]);
+
+        // The looser target 0.988: 1cycle at 2, 1, 4, ∞; the reference at 8, 8, 12, 12.
+        let lo = rep.ratios_looser.as_ref().unwrap();
+        assert_eq!(lo.onecycle_epochs, vec![2.0, 1.0, 4.0, INF]);
+        assert_eq!(lo.strict.per_seed, vec![4.0, 8.0, 3.0, 0.0]);
+
+        // Targets in the tables: R and R − 0.20; no ladder-mode speed-ups.
+        let names: Vec<&str> = rep.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["R", "R−0.20"]);
+        assert!(rep.speedups.is_empty());
+        assert_eq!(rep.scores.len(), 2, "only the families that ran are scored");
+        // Rungs not run by a ladder are marked, not scored as zero.
+        let oc = &rep.scores[0];
+        assert_eq!(oc.per_budget[2].seeds_run, 2);
+        let md = rep.markdown();
+        assert!(md.contains("2 of 4 seeds run"), "{md}");
+        assert!(
+            md.contains("| budget | reference budget / 1cycle epochs (Smith) | **5.33×**"),
+            "{md}"
+        );
+
+        // The study.json schema of reference mode.
+        let json = serde_json::to_value(&rep).unwrap();
+        let r = &json["reference"];
+        assert_eq!(r["family"], "step");
+        assert_eq!(r["budget_epochs"], 16.0);
+        assert_eq!(r["lr"], 0.1);
+        assert_eq!(r["target"], 0.990);
+        assert_eq!(r["first_hit"], serde_json::json!([12.0, 8.0, 16.0, null]));
+        for ratio in ["budget", "strict", "budget_aware"] {
+            for key in ["median", "min", "max", "per_seed"] {
+                assert!(
+                    json["ratios"][ratio].get(key).is_some(),
+                    "ratios.{ratio}.{key} missing"
+                );
+            }
+        }
+        assert_eq!(
+            json["ratios"]["budget"]["per_seed"],
+            serde_json::json!([8.0, 8.0, 4.0, 0.0])
+        );
+        assert_eq!(json["reference_runs"].as_array().unwrap().len(), 4);
+        assert!(json["second_references"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ratios_of_medians_with_ties_and_an_odd_count() {
+        // Ties: every seed needs 2 epochs; the reference hits at 6 on every seed.
+        let r = RatioStats::of(&[6.0, 6.0, 6.0], &[2.0, 2.0, 2.0]);
+        assert_eq!((r.median, r.min, r.max), (3.0, 3.0, 3.0));
+        // 1cycle misses on most seeds: the ratio of medians is 0, not a speed-up.
+        let r = RatioStats::of(&[16.0; 3], &[2.0, INF, INF]);
+        assert_eq!(r.median, 0.0);
+        assert_eq!(r.per_seed, vec![8.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn references_parse_and_bad_ones_name_the_fix() {
+        let r: Reference = " constant@128 ".trim().parse().unwrap();
+        assert_eq!((r.family, r.budget), (Family::Constant, 128.0));
+        assert_eq!(r.to_string(), "constant@128");
+        for bad in ["step@0", "step@-1", "step@x", "step@inf", "1cycle@8", "@8"] {
+            let e = bad.parse::<Reference>().unwrap_err();
+            assert!(e.contains("e.g. step@16"), "{bad}: {e}");
+        }
+    }
+}

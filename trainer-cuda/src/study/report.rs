@@ -877,85 +877,13 @@ impl StudyReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::store::RunRecord;
-    use crate::study::Regime;
-    use crate::train::config::{ModelName, OptimizerName, RunConfig};
-    use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
-
-    fn run_config() -> RunConfig {
-        RunConfig {
-            dataset: crate::data::DatasetName::Mnist,
-            model: ModelName::MnistCnn,
-            optimizer: OptimizerName::Sgd,
-            weight_decay: 0.0,
-            batch_size: 1,
-            epochs: 1.0,
-            seed: 0,
-            schedule: ScheduleSpec {
-                kind: ScheduleKind::Onecycle,
-                lr: 1.0,
-                total_steps: 1,
-                preset: PresetName::Pytorch,
-                three_phase: false,
-                fixed_momentum: 0.9,
-            },
-            evals_per_epoch: 1,
-            val_size: 10,
-            train_limit: None,
-            test_limit: None,
-        }
-    }
-
-    fn run(family: Family, budget: f64, seed: u64, acc: f64, curve: Vec<(f64, f64)>) -> StudyRun {
-        StudyRun {
-            family,
-            lr: 0.1,
-            budget,
-            seed,
-            record: RunRecord {
-                config: run_config(),
-                device: "cpu".into(),
-                steps: 1,
-                final_val_acc: acc,
-                final_test_acc: acc - 0.001,
-                train_seconds: budget * 10.0,
-                diverged: false,
-                curve,
-                command: String::new(),
-            },
-        }
-    }
+    use crate::study::test_support::{config, run};
 
     /// Two seeds, ladder 1, 2, 4 epochs; hand-worked targets, hits and speed-ups.
     #[test]
     fn targets_hits_and_speedups_follow_the_rules() {
         let budgets = vec![1.0, 2.0, 4.0];
-        let regime = Regime {
-            name: "t".into(),
-            dataset: crate::data::DatasetName::Mnist,
-            train_limit: None,
-            val_size: 10,
-            test_limit: None,
-            tune_budget: 2.0,
-            budgets: budgets.clone(),
-            seeds: 2,
-        };
-        let cfg = StudyConfig {
-            regime,
-            setup: crate::study::Setup {
-                model: ModelName::MnistCnn,
-                optimizer: OptimizerName::Sgd,
-                weight_decay: 0.0,
-                batch_size: 1,
-                preset: PresetName::Pytorch,
-            },
-            grid: vec![0.1, 0.3],
-            looser_by: 0.015,
-            device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
-            range: crate::train::range_test::trainer_range_config(),
-            out: "unused".into(),
-            verbosity: crate::train::progress::Verbosity::Quiet,
-        };
+        let cfg = config(budgets.clone(), 2, 0.015, Family::ALL.to_vec(), Vec::new());
         let mut m = Measurements::default();
         // Final accuracies at 1, 2, 4 epochs, per seed.
         let ladders: [(Family, [[f64; 3]; 2]); 6] = [
