@@ -424,6 +424,8 @@ fn study_runs_are_kept_and_their_commands_reproduce_them() {
         "32",
         "--device",
         "cpu",
+        "--reference",
+        "none",
         "--quiet",
         "--data-dir",
         data.to_str().unwrap(),
@@ -503,4 +505,171 @@ fn study_runs_are_kept_and_their_commands_reproduce_them() {
     assert_eq!(metrics["eval_split"], "validation");
     assert_eq!(last["acc"], run["final_val_acc"], "{cmd}");
     assert_eq!(metrics["final_test"]["acc"], run["final_test_acc"], "{cmd}");
+}
+
+/// Reference mode on a slice of MNIST: the reference is tuned at its own budget and run
+/// on every seed, study.json holds its target and the three ratios, only the chosen
+/// families run, each ladder stops at the first rung that reaches every target, and the
+/// reference's recorded command reproduces it.
+#[test]
+fn reference_mode_reports_three_ratios_and_stops_ladders_at_the_targets() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let budgets = [0.25, 0.5, 1.0, 2.0];
+    let o = onecycle(&[
+        "compare",
+        "--train-limit",
+        "512",
+        "--val-size",
+        "500",
+        "--test-limit",
+        "200",
+        "--budgets",
+        "0.25,0.5,1,2",
+        "--seeds",
+        "2",
+        "--grid",
+        "0.03,0.1",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--reference",
+        "step@2,constant@1",
+        "--families",
+        "linear,1cycle",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(md.contains("### Against the reference step@2"), "{md}");
+    assert!(md.contains("### Against the reference constant@1"), "{md}");
+    assert!(
+        md.contains(
+            "| strict | reference's first evaluation at the target / 1cycle epochs (MLPerf) |"
+        ),
+        "{md}"
+    );
+    let study: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).unwrap()).unwrap();
+    let reference = &study["reference"];
+    assert_eq!(reference["family"], "step");
+    assert_eq!(reference["budget_epochs"], 2.0);
+    assert!(reference["tuning"].as_array().unwrap().len() >= 2);
+    assert_eq!(reference["first_hit"].as_array().unwrap().len(), 2);
+    for ratio in ["budget", "strict", "budget_aware"] {
+        assert_eq!(
+            study["ratios"][ratio]["per_seed"].as_array().unwrap().len(),
+            2,
+            "{ratio}"
+        );
+    }
+    let second = &study["second_references"][0]["reference"];
+    assert_eq!(second["family"], "constant");
+    // Every target of both references, and the ladders' stopping point.
+    let targets: Vec<f64> = study["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["acc"].as_f64().unwrap())
+        .collect();
+    assert_eq!(targets.len(), 4);
+    let stop = targets.iter().copied().fold(f64::MIN, f64::max);
+    let runs = study["runs"].as_array().unwrap();
+    for family in ["1cycle", "linear"] {
+        for seed in 0..2u64 {
+            let ladder: Vec<(f64, f64)> = runs
+                .iter()
+                .filter(|r| r["family"] == family && r["seed"] == seed)
+                .map(|r| {
+                    (
+                        r["budget"].as_f64().unwrap(),
+                        r["final_val_acc"].as_f64().unwrap(),
+                    )
+                })
+                .collect();
+            let n = ladder.len();
+            assert!(n >= 1, "{family} seed {seed} ran no rung");
+            let rungs: Vec<f64> = ladder.iter().map(|x| x.0).collect();
+            assert_eq!(
+                rungs,
+                budgets[..n],
+                "{family} seed {seed}: not a prefix of the ladder"
+            );
+            assert!(
+                ladder[..n - 1].iter().all(|x| x.1 < stop),
+                "{family} seed {seed} climbed past a rung at every target: {ladder:?}"
+            );
+            assert!(
+                n == budgets.len() || ladder[n - 1].1 >= stop,
+                "{family} seed {seed} stopped below the targets: {ladder:?}"
+            );
+        }
+    }
+    assert!(runs
+        .iter()
+        .all(|r| r["family"] == "1cycle" || r["family"] == "linear"));
+
+    // The reference on seed 1, reproduced from its recorded command.
+    let refs = study["reference_runs"].as_array().unwrap();
+    assert_eq!(refs.len(), 4, "two references on two seeds");
+    let run = refs
+        .iter()
+        .find(|r| r["family"] == "step" && r["seed"] == 1)
+        .unwrap();
+    let cmd = run["command"].as_str().unwrap();
+    assert!(
+        cmd.contains("--schedule step") && cmd.contains("--epochs 2"),
+        "{cmd}"
+    );
+    let again = dir.path().join("again");
+    let mut words: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
+    words.extend(
+        [
+            "--quiet",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let o = onecycle(&words);
+    assert!(o.status.success(), "{cmd}: {}", stderr(&o));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("metrics.json")).unwrap())
+            .unwrap();
+    let evals = metrics["evals"].as_array().unwrap();
+    assert_eq!(evals.last().unwrap()["acc"], run["final_val_acc"], "{cmd}");
+    assert_eq!(evals.len(), 2, "the reference is evaluated once per epoch");
+}
+
+#[test]
+fn compare_refuses_bad_references_and_families_before_loading_data() {
+    assert_clean_failure(
+        &onecycle(&["compare", "--reference", "step@0"]),
+        "positive number of epochs",
+    );
+    assert_clean_failure(
+        &onecycle(&["compare", "--reference", "sgdr@8"]),
+        "not a reference schedule",
+    );
+    assert_clean_failure(
+        &onecycle(&["compare", "--families", "1cycle,sgdr"]),
+        "not a family of the study",
+    );
+    assert_clean_failure(
+        &onecycle(&["compare", "--families", "linear"]),
+        "add 1cycle to --families",
+    );
 }
