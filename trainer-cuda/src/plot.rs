@@ -16,6 +16,12 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Vertical bars `(x, low, high)` in the line's colour (e.g. the min-max over seeds).
     pub spread: Vec<(f64, f64, f64)>,
+    /// Draw every point as a dot too (e.g. each evaluation of a training curve).
+    pub dots: bool,
+    /// Palette index (lines of one family share a colour); default: the series' index.
+    pub color: Option<usize>,
+    /// Dashed-looking thin line (targets and other reference levels).
+    pub thin: bool,
 }
 
 /// A point to highlight (e.g. a learning-rate suggestion).
@@ -44,7 +50,15 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// Highlighted points.
     pub markers: Vec<Marker>,
+    /// Lowest y shown (points below are left out): puts the axis on the region where
+    /// the lines differ.
+    pub y_floor: Option<f64>,
+    /// The legend in a column right of the plot, never over the data.
+    pub legend_outside: bool,
 }
+
+/// Width of the legend column of a chart with `legend_outside`.
+const LEGEND_WIDTH: u32 = 250;
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -89,7 +103,8 @@ impl Chart {
                     .flat_map(|s| s.spread.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])),
             )
             .chain(self.markers.iter().map(|m| m.at))
-            .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y));
+            .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y))
+            .filter(|&(_, y)| self.y_floor.is_none_or(|f| y >= f));
         let mut b: Option<((f64, f64), (f64, f64))> = None;
         for (x, y) in pts {
             b = Some(match b {
@@ -98,9 +113,10 @@ impl Chart {
             });
         }
         b.map(|((x0, x1), (y0, y1))| {
+            let (lo, hi) = padded_range(y0, y1, self.log_y);
             (
                 padded_range(x0, x1, self.log_x),
-                padded_range(y0, y1, self.log_y),
+                (self.y_floor.map_or(lo, |f| f.max(lo)), hi),
             )
         })
     }
@@ -117,7 +133,16 @@ impl Chart {
         {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             root.fill(&WHITE).map_err(plot_err)?;
-            let mut builder = ChartBuilder::on(&root);
+            let (plot, legend) = if self.legend_outside && width > 2 * LEGEND_WIDTH {
+                let (p, l) = root.split_horizontally(width - LEGEND_WIDTH);
+                (p, Some(l))
+            } else {
+                (root.clone(), None)
+            };
+            if let Some(area) = &legend {
+                self.draw_legend(area)?;
+            }
+            let mut builder = ChartBuilder::on(&plot);
             builder
                 .caption(&self.title, ("sans-serif", 20))
                 .margin(12)
@@ -170,20 +195,28 @@ impl Chart {
             .draw()
             .map_err(plot_err)?;
         for (i, s) in self.series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = self.color_of(i);
+            let width = if s.thin { 1 } else { 2 };
             let pts: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .copied()
                 .filter(|&(x, y)| usable(x, self.log_x) && usable(y, self.log_y))
+                .filter(|&(_, y)| self.y_floor.is_none_or(|f| y >= f))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| {
+            let drawn = chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))
+                .map_err(plot_err)?;
+            if !self.legend_outside && !s.name.is_empty() {
+                drawn.label(s.name.as_str()).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                 });
+            }
+            if s.dots {
+                chart
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                    .map_err(plot_err)?;
+            }
             let bars = s.spread.iter().copied().filter(|&(x, lo, hi)| {
                 usable(x, self.log_x) && usable(lo, self.log_y) && usable(hi, self.log_y)
             });
@@ -204,7 +237,7 @@ impl Chart {
                 .label(m.name.as_str())
                 .legend(move |(x, y)| Circle::new((x + 9, y), 5, color.filled()));
         }
-        if self.series.len() + self.markers.len() > 1 {
+        if !self.legend_outside && self.series.len() + self.markers.len() > 1 {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -212,6 +245,48 @@ impl Chart {
                 .border_style(BLACK)
                 .draw()
                 .map_err(plot_err)?;
+        }
+        Ok(())
+    }
+
+    fn color_of(&self, series: usize) -> RGBColor {
+        let i = self.series[series].color.unwrap_or(series);
+        PALETTE[i % PALETTE.len()]
+    }
+
+    /// The legend as a column in `area`: one row per named series, then the markers.
+    fn draw_legend(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<()> {
+        let font = ("sans-serif", 14).into_font();
+        let mut y = 48;
+        for (i, s) in self.series.iter().enumerate() {
+            if s.name.is_empty() {
+                continue;
+            }
+            let color = self.color_of(i);
+            let width = if s.thin { 1 } else { 2 };
+            area.draw(&PathElement::new(
+                vec![(6, y), (30, y)],
+                color.stroke_width(width),
+            ))
+            .map_err(plot_err)?;
+            if s.dots {
+                area.draw(&Circle::new((18, y), 3, color.filled()))
+                    .map_err(plot_err)?;
+            }
+            area.draw(&Text::new(s.name.as_str(), (36, y - 7), font.clone()))
+                .map_err(plot_err)?;
+            y += 20;
+        }
+        for (i, m) in self.markers.iter().enumerate() {
+            let color = PALETTE[(self.series.len() + i) % PALETTE.len()];
+            area.draw(&Circle::new((18, y), 5, color.filled()))
+                .map_err(plot_err)?;
+            area.draw(&Text::new(m.name.as_str(), (36, y - 7), font.clone()))
+                .map_err(plot_err)?;
+            y += 20;
         }
         Ok(())
     }
@@ -270,6 +345,7 @@ mod tests {
                 name: "line".into(),
                 points: vec![(1.0, 2.0), (10.0, 3.0), (f64::NAN, 1.0), (100.0, 1.5)],
                 spread: vec![(10.0, 2.5, 3.5)],
+                ..Series::default()
             }],
             markers: vec![Marker {
                 name: "best".into(),
@@ -289,6 +365,29 @@ mod tests {
             svg.contains("best") && svg.contains("line"),
             "legend missing"
         );
+    }
+
+    #[test]
+    fn legend_outside_sits_right_of_the_plot_and_the_floor_hides_low_points() {
+        let mut c = chart(false);
+        c.series[0].dots = true;
+        c.legend_outside = true;
+        c.y_floor = Some(1.8);
+        let svg = c.to_svg(900, 400).unwrap();
+        // The legend's text starts in the right-hand column, past the plot.
+        let x_of = |needle: &str| -> u32 {
+            let at = svg.find(needle).expect(needle);
+            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+            let x = tag.split("x=\"").nth(1).unwrap().split('"').next().unwrap();
+            x.parse().unwrap()
+        };
+        assert!(
+            x_of(">\nline\n<") >= 900 - LEGEND_WIDTH,
+            "legend over the plot"
+        );
+        // Circles: a dot for each of the 2 points at or above the floor, the marker, and
+        // in the legend the series' dot and the marker's.
+        assert_eq!(svg.matches("<circle").count(), 2 + 1 + 2, "{svg}");
     }
 
     #[test]

@@ -575,6 +575,7 @@ fn reference_mode_reports_three_ratios_and_stops_ladders_at_the_targets() {
     }
     let second = &study["second_references"][0]["reference"];
     assert_eq!(second["family"], "constant");
+    assert!(out.join("reference-curves.svg").is_file());
     // Every target of both references, and the ladders' stopping point.
     let targets: Vec<f64> = study["targets"]
         .as_array()

@@ -571,6 +571,21 @@ mod tests {
         );
         assert_eq!(json["reference_runs"].as_array().unwrap().len(), 4);
         assert!(json["second_references"].as_array().unwrap().is_empty());
+
+        // The plot: 1cycle's best run at each of its 3 rungs, linear's at 3, the reference
+        // on the seed that sets R (seed 0: 0.990), and the two target lines.
+        let chart = rep.reference_chart().unwrap();
+        assert_eq!(chart.series.len(), 3 + 3 + 1 + 2);
+        let named: Vec<&str> = chart
+            .series
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|n| !n.is_empty())
+            .collect();
+        assert_eq!(named.len(), 5, "{named:?}");
+        assert!(named[2].starts_with("step@16 (seed 0"), "{named:?}");
+        assert!(chart.series.iter().take(7).all(|s| s.dots));
+        assert!(chart.y_floor.is_some() && chart.legend_outside);
     }
 
     #[test]
