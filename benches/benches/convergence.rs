@@ -5,11 +5,16 @@
 //! prints each regime's tables and writes them, with `study.json` and the plots, to
 //! `<target>/criterion/study/<regime>/`, and all tables to `summary.md` there.
 //!
-//! What criterion times: `convergence/<regime>/time_to_target/{1cycle,<baseline>}` report
-//! the **measured training seconds** of seed 0 to target (a): for 1cycle and the fastest
-//! budget-aware baseline, the whole run at the first budget that reaches it
-//! (`iter_custom` returns that duration per iteration). The runs are not repeated, so
-//! the spread criterion shows is zero by construction. Evaluation time is excluded.
+//! Each regime runs in reference mode: every family's ladder against step decay at twice
+//! the ladder's longest rung (`Reference::twice`), with the budget,
+//! strict and budget-aware ratios in its tables.
+//!
+//! What criterion times: `convergence/<regime>/time_to_target/{1cycle,<reference>}` report
+//! the **measured training seconds** of seed 0 to target R: for 1cycle the whole run at
+//! the first rung that reaches it, for the reference its run prorated to its first
+//! evaluation at R (`iter_custom` returns that duration per iteration). The runs are not
+//! repeated, so the spread criterion shows is zero by construction. Evaluation time is
+//! excluded.
 //!
 //! Without `--bench` (`cargo test --benches`), with `--test` or with `--list` the training
 //! is skipped, as criterion itself would only test or list.
@@ -75,36 +80,35 @@ const PAUSE: Duration = Duration::from_millis(2);
 
 fn bench(c: &mut Criterion, reports: &[StudyReport]) {
     for report in reports {
-        let Some(target) = report.targets.first().map(|t| t.acc) else {
+        let (Some(reference), Some(ratios)) = (&report.reference, &report.ratios) else {
             continue;
         };
-        let fastest = Family::BASELINES
-            .iter()
-            .copied()
-            .filter_map(|f| report.seconds_to_target(f, target).map(|s| (f, s)))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
         let mut g = c.benchmark_group(format!("convergence/{}", report.regime.name));
         g.sample_size(10)
             .sampling_mode(SamplingMode::Flat)
             .warm_up_time(Duration::from_millis(1));
+        let name = format!(
+            "{}@{}",
+            reference.family.name(),
+            trainer_cuda::study::score::show_epochs(reference.budget_epochs)
+        );
         let runs = [
             (
-                Family::Onecycle,
-                report.seconds_to_target(Family::Onecycle, target),
+                Family::Onecycle.name().to_string(),
+                ratios.onecycle_seconds[0],
             ),
-            fastest.map_or((Family::Step, None), |(f, s)| (f, Some(s))),
+            (name, ratios.reference_seconds[0]),
         ];
-        for (family, secs) in runs {
-            let Some(secs) = secs else {
+        for (who, secs) in runs {
+            if !secs.is_finite() {
                 println!(
-                    "convergence/{}/time_to_target/{}: target (a) not reached, nothing to time",
+                    "convergence/{}/time_to_target/{who}: target R not reached on seed 0, nothing to time",
                     report.regime.name,
-                    family.name()
                 );
                 continue;
-            };
+            }
             let once = Duration::from_secs_f64(secs);
-            g.bench_function(format!("time_to_target/{}", family.name()), |b| {
+            g.bench_function(format!("time_to_target/{who}"), |b| {
                 b.iter_custom(|iters| {
                     // Criterion sizes its loops by the wall time of this closure; a 2 ms
                     // pause keeps that to one or two "iterations" per sample.

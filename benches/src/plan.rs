@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use trainer_cuda::data::{resolve_data_dir, DatasetName};
 use trainer_cuda::nn::{Backend, DeviceKind};
-use trainer_cuda::study::{Regime, Setup, StudyConfig, DEFAULT_GRID};
+use trainer_cuda::study::reference::Reference;
+use trainer_cuda::study::{Family, Regime, Setup, StudyConfig, DEFAULT_GRID};
 use trainer_cuda::train::progress::Verbosity;
 use trainer_cuda::train::range_test::trainer_range_config;
 use trainer_cuda::train::{ModelName, OptimizerName, PresetName};
@@ -91,7 +92,8 @@ pub fn select(all: Vec<Regime>) -> Result<Vec<Regime>> {
 /// The study of `regime`, written under `out`: the reference CNN, SGD with momentum 0.9,
 /// weight decay 1e-4 and batch 128 (the CLI's defaults; 32 in the quick mode) for every family, the PyTorch
 /// preset, the default grid (two points in the quick mode) and the trainer's range test
-/// (100 steps in the quick mode).
+/// (100 steps in the quick mode); every family's ladder against step decay at twice the
+/// longest rung (`Reference::twice`) (1cycle and linear decay only in the quick mode), targets R and R − 0.2 points.
 #[must_use]
 pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
     let setup = Setup {
@@ -107,6 +109,7 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
     if quick {
         range.num_steps = 100;
     }
+    let reference = Reference::twice(regime.longest());
     StudyConfig {
         out: out.join(&regime.name),
         regime,
@@ -116,9 +119,15 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
         } else {
             DEFAULT_GRID.to_vec()
         },
-        looser_by: 0.005,
+        looser_by: 0.002,
         device: DeviceKind::Cpu(Backend::Fast),
         range,
+        families: if quick {
+            vec![Family::Onecycle, Family::Linear]
+        } else {
+            Family::ALL.to_vec()
+        },
+        references: vec![reference],
         verbosity: Verbosity::Normal,
     }
 }
@@ -143,5 +152,11 @@ mod tests {
         assert_eq!(full[1].budgets, vec![0.125, 0.25, 0.5, 1.0]);
         assert_eq!(full[1].tune_budget, 0.25);
         assert!(full.iter().all(|r| r.val_size == 5000));
+        // Reference mode: step decay at twice the longest rung (step@16 for mnist-5k).
+        let cfg = study_config(full[0].clone(), false, Path::new("x"));
+        assert_eq!(cfg.references.len(), 1);
+        assert_eq!(cfg.references[0].to_string(), "step@16");
+        let quick = study_config(regimes(true).remove(0), true, Path::new("x"));
+        assert_eq!(quick.references[0].to_string(), "step@4");
     }
 }

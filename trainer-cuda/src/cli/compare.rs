@@ -37,9 +37,10 @@ pub struct CompareArgs {
     pub looser_by_points: f64,
     /// Reference schedules at their own budgets, `FAMILY@EPOCHS` (family step, constant,
     /// linear or cosine), comma-separated: the first sets target R, and 1cycle's budget,
-    /// strict and budget-aware ratios are reported against each. `none` for the
+    /// strict and budget-aware ratios are reported against each. `auto` is step decay
+    /// at twice the ladder's longest rung (step@8 for the default ladder); `none` for the
     /// ladder-only study with targets (a), (b), (c).
-    #[arg(long, default_value = "step@8")]
+    #[arg(long, default_value = "auto")]
     pub reference: String,
     /// The families whose ladders run, comma-separated, from 1cycle, 1cycle-3phase,
     /// 1cycle-finder, step, cosine, linear, constant (default: all).
@@ -92,6 +93,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         budgets,
         seeds: args.seeds,
     };
+    let regime_longest = regime.longest();
     let setup = Setup {
         model: c.model,
         optimizer: c.optimizer,
@@ -112,7 +114,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
             }
             None => Family::ALL.to_vec(),
         },
-        references: parse_references(&args.reference)?,
+        references: parse_references(&args.reference, regime_longest)?,
         out: args.out.clone(),
         verbosity: c.verbosity(),
     };
@@ -131,10 +133,13 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// The `--reference` list: `none`, or `FAMILY@EPOCHS` items separated by commas.
-fn parse_references(list: &str) -> Result<Vec<Reference>> {
-    if list.trim() == "none" {
-        return Ok(Vec::new());
+/// The `--reference` list: `none`, `auto` (step decay at twice `longest`), or
+/// `FAMILY@EPOCHS` items separated by commas.
+fn parse_references(list: &str, longest: f64) -> Result<Vec<Reference>> {
+    match list.trim() {
+        "none" => return Ok(Vec::new()),
+        "auto" => return Ok(vec![Reference::twice(longest)]),
+        _ => {}
     }
     list.split(',')
         .filter(|x| !x.trim().is_empty())

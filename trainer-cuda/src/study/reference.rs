@@ -29,6 +29,22 @@ pub struct Reference {
     pub budget: f64,
 }
 
+impl Reference {
+    /// The default reference of a ladder whose longest rung is `longest` epochs: step decay
+    /// at twice that, so that 1cycle can reach its accuracy within half its budget.
+    ///
+    /// ```
+    /// use trainer_cuda::study::reference::Reference;
+    /// assert_eq!(Reference::twice(4.0).to_string(), "step@8");
+    /// ```
+    pub fn twice(longest: f64) -> Self {
+        Self {
+            family: Family::Step,
+            budget: 2.0 * longest,
+        }
+    }
+}
+
 impl FromStr for Reference {
     type Err = String;
 
