@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod cli;
 pub mod data;
 pub mod dist;
+pub mod lock;
 pub mod nn;
 pub mod plot;
 pub mod study;

@@ -275,6 +275,14 @@ fn training_commands_reject_bad_options_before_training() {
         &onecycle(&["train", "--epochs", "0"]),
         "not a training budget",
     );
+    for wd in ["-1", "NaN", "inf"] {
+        for cmd in ["train", "compare"] {
+            assert_clean_failure(
+                &onecycle(&[cmd, &format!("--weight-decay={wd}")]),
+                "finite number >= 0",
+            );
+        }
+    }
     assert_clean_failure(
         &onecycle(&["train", "--optimizer", "lbfgs"]),
         "invalid value 'lbfgs'",
@@ -673,4 +681,172 @@ fn compare_refuses_bad_references_and_families_before_loading_data() {
         &onecycle(&["compare", "--families", "linear"]),
         "add 1cycle to --families",
     );
+}
+
+/// Two processes on one run directory: while a `train` runs, a second `train --out` and a
+/// `--resume` of it are refused with the holder's pid and write nothing; the first run
+/// finishes and resumes cleanly afterwards (the lock died with its process).
+#[test]
+fn a_run_directory_has_one_writer() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let train = [
+        "train",
+        "--schedule",
+        "onecycle",
+        "--max-lr",
+        "0.05",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "4096",
+        "--test-limit",
+        "200",
+        "--batch-size",
+        "64",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--data-dir",
+        d,
+        "--out",
+        o,
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_onecycle"))
+        .args(train)
+        .env_remove("ONECYCLE_DATA")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = first.id().to_string();
+    let lock = out.join(".onecycle.lock");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&lock).map_or(true, |s| s.trim() != pid) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the first run never took its lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = onecycle(&train);
+    let resume = onecycle(&[
+        "train",
+        "--resume",
+        o,
+        "--data-dir",
+        d,
+        "--device",
+        "cpu",
+        "--quiet",
+    ]);
+    let still_running = first.try_wait().unwrap().is_none();
+    let status = first.wait().unwrap();
+    assert!(status.success(), "the first run failed");
+    if still_running {
+        for o in [&second, &resume] {
+            assert_clean_failure(o, &format!("in use by process {pid}"));
+            assert!(stderr(o).contains("onecycle train"), "{}", stderr(o));
+        }
+    }
+    // The first run's outputs are its own: a resume of it (lock released) verifies them.
+    let o = onecycle(&[
+        "train",
+        "--resume",
+        o,
+        "--data-dir",
+        d,
+        "--device",
+        "cpu",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A study record edited by hand, or copied under another run's key, is not reported:
+/// the study trains that run again and says so.
+#[test]
+fn an_edited_or_copied_study_record_is_retrained_not_reported() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let args = [
+        "compare",
+        "--train-limit",
+        "256",
+        "--val-size",
+        "200",
+        "--test-limit",
+        "100",
+        "--budgets",
+        "0.5,1",
+        "--seeds",
+        "1",
+        "--grid",
+        "0.03,0.1",
+        "--batch-size",
+        "32",
+        "--reference",
+        "none",
+        "--families",
+        "1cycle,linear",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = onecycle(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let study = read(&out.join("study.json"));
+    let runs: Vec<std::path::PathBuf> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("run-"))
+        .collect();
+    assert!(runs.len() >= 2);
+    // Edit one record's accuracy (curve and all); copy another over a third's name.
+    let mut edited = read(&runs[0]);
+    let truth = edited["final_val_acc"].clone();
+    edited["final_val_acc"] = serde_json::json!(0.99);
+    edited["curve"].as_array_mut().unwrap().last_mut().unwrap()[1] = serde_json::json!(0.99);
+    std::fs::write(&runs[0], serde_json::to_string(&edited).unwrap()).unwrap();
+    std::fs::copy(&runs[1], &runs[2 % runs.len()]).ok();
+    let o = onecycle(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("(edited or damaged)"), "{err}");
+    let again = read(&out.join("study.json"));
+    assert!(again["trained"].as_u64().unwrap() >= 1);
+    let accs = |s: &serde_json::Value| -> Vec<String> {
+        s["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let what = [&r["family"], &r["lr"], &r["budget"], &r["final_val_acc"]];
+                what.map(ToString::to_string).join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        accs(&again),
+        accs(&study),
+        "the retrained runs equal the originals"
+    );
+    assert_eq!(read(&runs[0])["final_val_acc"], truth);
 }

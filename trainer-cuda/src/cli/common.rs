@@ -23,8 +23,8 @@ pub struct TrainingArgs {
     /// Optimiser.
     #[arg(long, value_enum, default_value = "sgd")]
     pub optimizer: OptimizerName,
-    /// Weight decay (SGD: L2 added to the gradient; AdamW: decoupled).
-    #[arg(long, default_value_t = 1e-4)]
+    /// Weight decay (SGD: L2 added to the gradient; AdamW: decoupled); finite, >= 0.
+    #[arg(long, default_value_t = 1e-4, value_parser = parse_weight_decay)]
     pub weight_decay: f32,
     /// Images per step.
     #[arg(long, default_value_t = 128)]
@@ -122,4 +122,23 @@ pub fn check_world(batch_size: usize, world: &dyn Collective) -> Result<()> {
         shard_size(batch_size, world.size()).map_err(|e| anyhow::anyhow!(e))?;
     }
     Ok(())
+}
+
+/// `--weight-decay`: a finite number >= 0 (a negative one grows the weights; NaN or
+/// infinity would end the run as a divergence blamed on the lr).
+///
+/// # Errors
+/// Anything else, with the fix.
+pub fn parse_weight_decay(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number: give a weight decay such as 1e-4 or 0"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} is not a weight decay: give a finite number >= 0, such as 1e-4 (or 0 for none)"
+        ))
+    }
 }

@@ -86,6 +86,20 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             args.epochs
         );
     }
+    // One writer per run directory: locked before anything is read or written there (a
+    // second `train` or `--resume` on it is refused, naming the holder).
+    let out_path = args.out.clone().unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        PathBuf::from(format!("runs/{}-{t}", args.schedule.name()))
+    });
+    let _lock = if writer {
+        let locked = args.resume.as_ref().unwrap_or(&out_path);
+        Some(crate::lock::DirLock::acquire(locked, "onecycle train")?)
+    } else {
+        None
+    };
     // A run to resume is read (and checked) before any data is loaded.
     let resumed = match &args.resume {
         Some(resume) => {
@@ -143,13 +157,9 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
         (net, dir, cfg, Some(state))
     } else {
         let (mut net, _) = args.common.build(&data)?;
-        let path = args.out.clone().unwrap_or_else(|| {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            PathBuf::from(format!("runs/{}-{t}", args.schedule.name()))
-        });
-        let dir = RunDir { path };
+        let dir = RunDir {
+            path: out_path.clone(),
+        };
         if dir.state_path().exists() {
             bail!(
                 "{} already holds a run with checkpoints: continue it with --resume {}, or choose another --out",

@@ -387,6 +387,10 @@ impl StudyConfig {
         if let Some(lr) = self.grid.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
             bail!("grid lr {lr} is not a learning rate: give positive numbers such as 0.03,0.1");
         }
+        let wd = self.setup.weight_decay;
+        if !(wd.is_finite() && wd >= 0.0) {
+            bail!("weight decay {wd} is not a finite number >= 0: give e.g. --weight-decay 1e-4");
+        }
         if self.families.is_empty() {
             bail!("no family to run: give e.g. --families 1cycle,linear");
         }
@@ -536,6 +540,16 @@ impl Runner<'_> {
             family.name(),
             score::show_epochs(budget)
         );
+        // A stored record is reused only when it checks out against its key; any other is
+        // retrained (and overwritten), never reported.
+        let stored: Option<RunRecord> = self.store.get("run", &key);
+        if let Some(why) = stored.as_ref().and_then(|r| r.defect(&key)) {
+            note(
+                self.cfg.verbosity,
+                &format!("{label}: the stored record is not reused ({why}): training it again"),
+            );
+            self.store.remove("run", &key)?;
+        }
         let (record, cached) = self.store.get_or_make("run", &key, || {
             let mut net = self.new_net(seed)?;
             let res = train(
@@ -562,7 +576,9 @@ impl Runner<'_> {
                 diverged,
                 curve: m.evals.iter().map(|e| (e.epoch, e.acc)).collect(),
                 config: rc.clone(),
-            })
+                content_sha256: None,
+            }
+            .seal()?)
         })?;
         if cached {
             self.reused += 1;
@@ -794,6 +810,8 @@ pub fn climb<T>(
 /// An invalid config, data or network failures, an unwritable output directory.
 pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     cfg.validate()?;
+    // One study per output directory at a time: its store and reports have one writer.
+    let _lock = crate::lock::DirLock::acquire(&cfg.out, "onecycle compare")?;
     // The data must hold a batch and the validation slice, and every family's schedule
     // must fit the shortest budget, before anything trains.
     let shortest = cfg.regime.budgets[0];

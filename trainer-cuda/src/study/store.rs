@@ -38,6 +38,55 @@ pub struct RunRecord {
     pub curve: Vec<(f64, f64)>,
     /// The `onecycle train` command that reproduces this run.
     pub command: String,
+    /// SHA-256 of this record's JSON with this field absent ([`RunRecord::seal`]); records
+    /// written before it existed have none and are checked by their configuration alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+}
+
+impl RunRecord {
+    fn content_hash(&self) -> Result<String> {
+        let bare = Self {
+            content_sha256: None,
+            ..self.clone()
+        };
+        Ok(sha256_hex(serde_json::to_string(&bare)?.as_bytes()))
+    }
+
+    /// The record with the hash of its own content.
+    ///
+    /// # Errors
+    /// Never for the plain types of a record.
+    pub fn seal(mut self) -> Result<Self> {
+        self.content_sha256 = Some(self.content_hash()?);
+        Ok(self)
+    }
+
+    /// Why this record may not be reused under `key` (`None` when it may): its recorded
+    /// configuration and device must hash to `key`, its command must be the one they give,
+    /// its final accuracy must be its curve's last (unless it diverged), and its content
+    /// must match its own hash when it has one.
+    pub fn defect(&self, key: &str) -> Option<String> {
+        let own = RunStore::key("run", &(&self.config, self.device.as_str())).ok()?;
+        if own != key {
+            return Some(
+                "its recorded configuration is not the one it is stored under (a record of another run)"
+                    .into(),
+            );
+        }
+        if self.command != train_command(&self.config, &self.device) {
+            return Some("its command does not match its configuration".into());
+        }
+        if !self.diverged && self.curve.last().map_or(0.0, |p| p.1) != self.final_val_acc {
+            return Some("its final validation accuracy is not its curve's last".into());
+        }
+        match &self.content_sha256 {
+            Some(h) if self.content_hash().ok().as_ref() != Some(h) => {
+                Some("its content does not match its SHA-256 (edited or damaged)".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A range test run at the start of a seed's 1cycle-finder runs.
@@ -131,6 +180,17 @@ impl RunStore {
         serde_json::from_str(&text).ok()
     }
 
+    /// Removes what is stored under `key` (nothing to remove is fine).
+    ///
+    /// # Errors
+    /// A file that exists but cannot be removed.
+    pub fn remove(&self, kind: &str, key: &str) -> Result<()> {
+        match std::fs::remove_file(self.path(kind, key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Stores `value` under `key`, atomically.
     ///
     /// # Errors
@@ -199,6 +259,58 @@ pub fn train_command(cfg: &RunConfig, device: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::test_support::run_config;
+
+    fn sealed() -> (RunRecord, String) {
+        let config = run_config();
+        let key = RunStore::key("run", &(&config, "cpu")).unwrap();
+        let rec = RunRecord {
+            command: train_command(&config, "cpu"),
+            config,
+            device: "cpu".into(),
+            steps: 10,
+            final_val_acc: 0.97,
+            final_test_acc: 0.96,
+            train_seconds: 1.5,
+            diverged: false,
+            curve: vec![(0.5, 0.9), (1.0, 0.97)],
+            content_sha256: None,
+        };
+        (rec.seal().unwrap(), key)
+    }
+
+    #[test]
+    fn a_record_is_reused_only_under_its_own_key_and_unedited() {
+        let (rec, key) = sealed();
+        assert_eq!(rec.defect(&key), None);
+        // Stored under another run's key (copied to another lr's name).
+        let mut other = run_config();
+        other.schedule.lr = 0.5;
+        let other_key = RunStore::key("run", &(&other, "cpu")).unwrap();
+        assert!(rec.defect(&other_key).unwrap().contains("another run"));
+        // An edited accuracy, curve and all: the content hash catches it.
+        let mut edited = rec.clone();
+        edited.final_val_acc = 0.99;
+        edited.curve.last_mut().unwrap().1 = 0.99;
+        assert!(edited.defect(&key).unwrap().contains("SHA-256"));
+        // The final accuracy alone: inconsistent with the curve, even without a hash.
+        let mut old = rec.clone();
+        old.content_sha256 = None;
+        assert_eq!(
+            old.defect(&key),
+            None,
+            "an old-format record checks out by its config"
+        );
+        old.final_val_acc = 0.99;
+        assert!(old.defect(&key).unwrap().contains("curve"));
+        // A command swapped in from another run.
+        let mut swapped = rec.clone();
+        swapped.command = train_command(&other, "cpu");
+        assert!(swapped.defect(&key).unwrap().contains("command"));
+        // The JSON round trip keeps the seal valid.
+        let back: RunRecord = serde_json::from_str(&serde_json::to_string(&rec).unwrap()).unwrap();
+        assert_eq!(back.defect(&key), None);
+    }
 
     #[test]
     fn a_stored_value_is_found_again_and_a_different_key_is_not() {

@@ -89,6 +89,7 @@ pub(crate) fn run(
             diverged: false,
             curve,
             command: String::new(),
+            content_sha256: None,
         },
     }
 }
