@@ -46,7 +46,7 @@ pub struct CifarRecords {
 /// ```
 pub fn parse_cifar(path: &Path, bytes: &[u8]) -> Result<CifarRecords, DataError> {
     let actual = bytes.len() as u64;
-    if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_BYTES) {
         let records = bytes.len() / RECORD_BYTES + 1;
         return Err(DataError::file(
             path,

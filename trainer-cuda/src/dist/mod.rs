@@ -83,7 +83,7 @@ impl Collective for Solo {
 /// assert!(shard_size(100, 3).unwrap_err().contains("--batch-size 99 or 102"));
 /// ```
 pub fn shard_size(global: usize, world: usize) -> Result<usize, String> {
-    if world == 0 || global % world != 0 || global == 0 {
+    if world == 0 || !global.is_multiple_of(world) || global == 0 {
         let below = global / world.max(1) * world.max(1);
         return Err(format!(
             "--batch-size {global} is the global batch and must divide by the {world} processes: \

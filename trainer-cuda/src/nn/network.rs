@@ -124,7 +124,7 @@ impl<D: NnDevice> Net<D> {
     pub fn predict(&mut self, images: &[f32]) -> Result<Vec<f32>, NnError> {
         let (c, h, w) = self.input;
         let per = c * h * w;
-        if images.is_empty() || images.len() % per != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(per) {
             return Err(NnError::Batch(format!(
                 "{} values are not a whole number of {c}x{h}x{w} images",
                 images.len()

@@ -566,7 +566,7 @@ impl Runner<'_> {
             )?;
             let m = &res.metrics;
             let diverged = res.end == RunEnd::Diverged;
-            Ok(RunRecord {
+            RunRecord {
                 command: train_command(&rc, device),
                 device: device.to_string(),
                 steps: m.steps.len() as u32,
@@ -578,7 +578,7 @@ impl Runner<'_> {
                 config: rc.clone(),
                 content_sha256: None,
             }
-            .seal()?)
+            .seal()
         })?;
         if cached {
             self.reused += 1;
