@@ -51,7 +51,7 @@
 //! 8. **Early stop.** A (family, seed) ladder stops climbing after the first rung whose
 //!    final validation accuracy reaches every target; the report marks the rungs not run.
 //!    Only the families in [`StudyConfig::families`] run.
-//! 9. **Three ratios** per reference and target ([`reference`]): budget (B / 1cycle
+//! 9. **Three ratios** per reference and target ([`mod@reference`]): budget (B / 1cycle
 //!    epochs), strict (the reference's first evaluation at the target / 1cycle epochs)
 //!    and budget-aware (linear decay's epochs / 1cycle's), each a ratio of medians and per
 //!    seed with min and max; a miss is infinitely many epochs.
@@ -364,7 +364,7 @@ pub struct StudyConfig {
     pub range: RangeTestConfig<f64>,
     /// The families whose ladders run (every one by default; see [`Family::parse_list`]).
     pub families: Vec<Family>,
-    /// Reference schedules at their own budgets (reference mode, see [`reference`]); the
+    /// Reference schedules at their own budgets (reference mode, see [`mod@reference`]); the
     /// first sets the targets R and R − `looser_by`, and every ladder stops climbing for
     /// a (family, seed) once it has reached every reference's targets.
     pub references: Vec<Reference>,
