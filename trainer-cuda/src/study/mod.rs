@@ -656,6 +656,62 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// A reference tuned at its own budget on seed 0, then run on every seed.
+    fn reference(&mut self, reference: Reference, seeds: &[u64]) -> Result<ReferenceMeasured> {
+        let mut tuning = Vec::new();
+        let lr = self.tune(reference.family, reference.budget, &mut tuning)?;
+        let mut runs = Vec::with_capacity(seeds.len());
+        for &seed in seeds {
+            runs.push(self.run(reference.family, lr, reference.budget, seed)?);
+        }
+        Ok(ReferenceMeasured {
+            reference,
+            lr,
+            tuning: tuning.iter().map(|&(_, lr, acc)| (lr, acc)).collect(),
+            runs,
+        })
+    }
+
+    /// Every tuned family (and the finder, when chosen) up the ladder on every seed,
+    /// stopping at `stop_at`: the runs and the finder's range tests.
+    fn ladders(
+        &mut self,
+        winners: &[(Family, f64)],
+        seeds: &[u64],
+        stop_at: Option<f64>,
+    ) -> Result<(Vec<StudyRun>, Vec<RangeRecord>)> {
+        let cfg = self.cfg;
+        let (mut runs, mut ranges) = (Vec::new(), Vec::new());
+        for &seed in seeds {
+            for &(family, lr) in winners {
+                if family.budget_aware() {
+                    self.ladder(family, lr, seed, stop_at, &mut runs)?;
+                } else {
+                    runs.push(self.run(family, lr, cfg.regime.longest(), seed)?);
+                }
+            }
+            if cfg.families.contains(&Family::OnecycleFinder) {
+                let range = self.range(seed)?;
+                note(
+                    cfg.verbosity,
+                    &format!(
+                        "{}: seed {seed}: range-test valley {:.3e}",
+                        cfg.regime.name, range.valley
+                    ),
+                );
+                self.ladder(
+                    Family::OnecycleFinder,
+                    range.valley,
+                    seed,
+                    stop_at,
+                    &mut runs,
+                )?;
+                ranges.push(range);
+            }
+        }
+        Ok((runs, ranges))
+    }
+
     fn range(&mut self, seed: u64) -> Result<RangeRecord> {
         let rc = self
             .cfg
@@ -868,28 +924,18 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     let seed0 = seeds[0];
 
     // Reference mode: each reference tuned at its own budget, then run on every seed;
-    // its targets are fixed before any ladder runs.
-    for &reference in &cfg.references {
-        let mut tuning = Vec::new();
-        let lr = run.tune(reference.family, reference.budget, &mut tuning)?;
-        let mut runs = Vec::with_capacity(seeds.len());
-        for &seed in &seeds {
-            runs.push(run.run(reference.family, lr, reference.budget, seed)?);
-        }
-        m.references.push(ReferenceMeasured {
-            reference,
-            lr,
-            tuning: tuning.iter().map(|&(_, lr, acc)| (lr, acc)).collect(),
-            runs,
-        });
+    // its targets are fixed before any ladder climbs past them. The first reference runs
+    // first and the ladders climb to its target; then the further references run, and the
+    // ladders climb on to every target (runs already in the store are not trained again,
+    // so the result is the one of running every reference first, only sooner in part).
+    let stop_of = |refs: &[ReferenceMeasured]| {
+        refs.iter()
+            .map(ReferenceMeasured::target)
+            .fold(None, |hi: Option<f64>, t| Some(hi.map_or(t, |h| h.max(t))))
+    };
+    if let Some(&first) = cfg.references.first() {
+        m.references.push(run.reference(first, &seeds)?);
     }
-    // A ladder stops climbing once it reaches every target (reference mode only: the
-    // other targets are read off the ladders themselves).
-    let stop_at = m
-        .references
-        .iter()
-        .map(ReferenceMeasured::target)
-        .fold(None, |hi: Option<f64>, t| Some(hi.map_or(t, |h| h.max(t))));
 
     // 4. Equal tuning on seed 0: the same grid, and the same edge rule, for every family.
     for &family in &tuned {
@@ -902,34 +948,19 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
         m.winners.push((family, winner));
     }
 
-    // 2-3. Every family at every rung of the ladder, on every seed.
-    for &seed in &seeds {
-        for &(family, lr) in &m.winners.clone() {
-            if family.budget_aware() {
-                run.ladder(family, lr, seed, stop_at, &mut m.runs)?;
-            } else {
-                m.runs.push(run.run(family, lr, r.longest(), seed)?);
-            }
-        }
-        if finder {
-            let range = run.range(seed)?;
-            note(
-                cfg.verbosity,
-                &format!(
-                    "{}: seed {seed}: range-test valley {:.3e}",
-                    r.name, range.valley
-                ),
-            );
-            run.ladder(
-                Family::OnecycleFinder,
-                range.valley,
-                seed,
-                stop_at,
-                &mut m.runs,
-            )?;
-            m.ranges.push(range);
-        }
+    // 2-3. Every family up the ladder, on every seed (a ladder stops climbing once it
+    // reaches every target in reference mode; the other targets are read off the ladders).
+    let first_stop = stop_of(&m.references);
+    let (mut runs, mut ranges) = run.ladders(&m.winners, &seeds, first_stop)?;
+    for &further in cfg.references.iter().skip(1) {
+        m.references.push(run.reference(further, &seeds)?);
     }
+    let stop_at = stop_of(&m.references);
+    if stop_at != first_stop {
+        (runs, ranges) = run.ladders(&m.winners, &seeds, stop_at)?;
+    }
+    m.runs = runs;
+    m.ranges = ranges;
 
     // The finder's sensitivity row.
     if finder {

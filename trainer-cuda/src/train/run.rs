@@ -564,7 +564,8 @@ pub fn train(
             let done = i + 1;
             // Every `every` steps (but not a sliver before the epoch's end), at the end of
             // each epoch, and at the end of the run.
-            let eval_now = done == in_epoch || done.is_multiple_of(every) && in_epoch - done >= every / 2;
+            let eval_now =
+                done == in_epoch || done.is_multiple_of(every) && in_epoch - done >= every / 2;
             if eval_now {
                 let r = net
                     .evaluate(parts.eval.as_ref(), &parts.eval.labels, EVAL_BATCH)
