@@ -343,7 +343,12 @@ fn show_stats(r: &RatioStats) -> String {
         }
     };
     let seeds: Vec<String> = r.per_seed.iter().map(|x| one(*x)).collect();
-    format!("**{}** (per seed {})", one(r.median), seeds.join(", "))
+    let note = if r.median == 0.0 {
+        ", 1cycle misses on most seeds"
+    } else {
+        ""
+    };
+    format!("**{}** (per seed {}{note})", one(r.median), seeds.join(", "))
 }
 
 fn show_list(values: &[f64], f: impl Fn(f64) -> String) -> String {
