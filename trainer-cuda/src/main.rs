@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use trainer_cuda::cli::{run_in, Cli};
 use trainer_cuda::dist::Collective;
 
 fn main() -> ExitCode {
     // Keep big training buffers mapped between steps (see `tune_allocator`).
     let _ = trainer_cuda::nn::tune_allocator();
-    let cli = Cli::parse();
+    let cli = Cli::parse_recording();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let world = world();

@@ -850,3 +850,100 @@ fn an_edited_or_copied_study_record_is_retrained_not_reported() {
     );
     assert_eq!(read(&runs[0])["final_val_acc"], truth);
 }
+
+/// `--resume` continues a run as recorded: typed flags that contradict `run.json` are
+/// refused, each named with the run's value, before anything is trained; the same flags,
+/// or none (an `mlp` run needs no `--model mlp`), resume it.
+#[test]
+fn resume_refuses_flags_that_contradict_the_run() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("mlp");
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let o = onecycle(&[
+        "train",
+        "--model",
+        "mlp",
+        "--schedule",
+        "linear",
+        "--max-lr",
+        "0.05",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "100",
+        "--batch-size",
+        "64",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--data-dir",
+        d,
+        "--out",
+        r,
+        "--stop-after-epoch",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let steps = std::fs::read_to_string(run.join("steps.csv")).unwrap();
+    let o = onecycle(&[
+        "train",
+        "--resume",
+        r,
+        "--epochs",
+        "5",
+        "--max-lr",
+        "0.1",
+        "--seed",
+        "3",
+        "--weight-decay",
+        "0",
+        "--model",
+        "mnist-cnn",
+        "--data-dir",
+        d,
+        "--quiet",
+    ]);
+    assert_clean_failure(&o, "holds a run with other settings");
+    let err = stderr(&o);
+    for want in [
+        "--epochs 5 (the run has 2)",
+        "--max-lr 0.1 (the run has 0.05)",
+        "--weight-decay 0 (the run has 0.0001)",
+        "--model mnist-cnn (the run has mlp)",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert!(
+        !err.contains("--seed"),
+        "an agreeing flag is not a difference: {err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("steps.csv")).unwrap(),
+        steps,
+        "a refused resume trained"
+    );
+    // No model flag: the run's own model; the agreeing --seed and --max-lr are accepted.
+    let o = onecycle(&[
+        "train",
+        "--resume",
+        r,
+        "--seed",
+        "3",
+        "--max-lr",
+        "0.05",
+        "--data-dir",
+        d,
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run.join("checkpoints/epoch-0002.safetensors").is_file());
+}

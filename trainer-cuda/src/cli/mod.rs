@@ -3,6 +3,7 @@
 pub mod common;
 pub mod compare;
 pub mod find_lr;
+pub mod resume_flags;
 pub mod schedule;
 pub mod train;
 
@@ -51,6 +52,23 @@ pub enum DataAction {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
     },
+}
+
+impl Cli {
+    /// Parses the process's arguments, recording which `train` flags were typed (so that
+    /// `--resume` can refuse those that contradict the run); exits with clap's message on
+    /// bad arguments.
+    pub fn parse_recording() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let (Command::Train(args), Some(m)) =
+            (&mut cli.command, matches.subcommand_matches("train"))
+        {
+            args.given = resume_flags::given(m);
+        }
+        cli
+    }
 }
 
 /// Runs a parsed command, writing its main output to `out`.

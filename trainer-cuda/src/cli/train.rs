@@ -64,6 +64,10 @@ pub struct TrainArgs {
     /// Data, model and device.
     #[command(flatten)]
     pub common: TrainingArgs,
+    /// The ids of the flags typed on the command line ([`crate::cli::Cli::parse_recording`]);
+    /// `--resume` refuses those that differ from the run. Empty: nothing is checked.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// Runs `onecycle train`.
@@ -107,12 +111,19 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                 path: resume.clone(),
             };
             let cfg = dir.read_config()?;
-            if cfg.model != args.common.model || cfg.dataset != args.common.dataset {
+            // The run continues as recorded: a typed flag that says otherwise is refused.
+            let differ = crate::cli::resume_flags::conflicts(args, &cfg);
+            if !differ.is_empty() {
                 bail!(
-                    "{} holds a {:?} run on {}: pass the same --model and --dataset to resume it",
+                    "{} holds a run with other settings: {}; --resume continues a run as recorded in its run.json, so drop these flags, or start a new run with another --out",
                     resume.display(),
-                    cfg.model,
-                    cfg.dataset
+                    differ.join(", ")
+                );
+            }
+            if args.given.iter().any(|g| g == "device") {
+                note(
+                    verbosity,
+                    "--device is not recorded with a run: on another device than the one it started on, the resumed run's float rounding (and so its numbers) differ from an uninterrupted run",
                 );
             }
             // Verified (every file against its recorded SHA-256) before anything is trained.
@@ -126,11 +137,17 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
         }
         None => None,
     };
-    let data = args.common.load_data()?;
+    // A resumed run reads its own data set and builds its own model (no flag needed).
+    let mut base = args.common.clone();
+    if let Some((_, cfg, _)) = &resumed {
+        base.dataset = cfg.dataset;
+        base.model = cfg.model;
+    }
+    let data = base.load_data()?;
     let (mut net, dir, cfg, start) = if let Some((dir, cfg, point)) = resumed {
-        // The network was built from the command line's optimiser; the run's own
-        // optimiser and seed must match for the checkpoint to load.
-        let mut resume_args = args.common.clone();
+        // The network is built from the run's own model, optimiser and seed, so that the
+        // checkpoint loads.
+        let mut resume_args = base.clone();
         resume_args.optimizer = cfg.optimizer;
         resume_args.weight_decay = cfg.weight_decay;
         resume_args.seed = cfg.seed;

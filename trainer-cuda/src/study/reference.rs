@@ -348,7 +348,11 @@ fn show_stats(r: &RatioStats) -> String {
     } else {
         ""
     };
-    format!("**{}** (per seed {}{note})", one(r.median), seeds.join(", "))
+    format!(
+        "**{}** (per seed {}{note})",
+        one(r.median),
+        seeds.join(", ")
+    )
 }
 
 fn show_list(values: &[f64], f: impl Fn(f64) -> String) -> String {
