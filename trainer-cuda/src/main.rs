@@ -8,6 +8,12 @@ use trainer_cuda::dist::Collective;
 fn main() -> ExitCode {
     // Keep big training buffers mapped between steps (see `tune_allocator`).
     let _ = trainer_cuda::nn::tune_allocator();
+    if let Some((asked, used)) = trainer_cuda::nn::cap_threads() {
+        eprintln!(
+            "warning: {}={asked} is more than this machine's {used} hardware threads: using {used} (results do not depend on it)",
+            trainer_cuda::nn::THREADS_ENV
+        );
+    }
     let cli = Cli::parse_recording();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

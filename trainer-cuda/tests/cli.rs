@@ -947,3 +947,103 @@ fn resume_refuses_flags_that_contradict_the_run() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(run.join("checkpoints/epoch-0002.safetensors").is_file());
 }
+
+/// Data directory entries that are not what they seem: a FIFO in place of a data file is
+/// refused at once (it used to block the read for ever), with advice that names the
+/// user's `--data-dir`; a `mnist` that is a symlink loop is refused before any download.
+#[cfg(unix)]
+#[test]
+fn odd_data_entries_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    std::fs::create_dir_all(root.join("mnist")).unwrap();
+    let fifo = root.join("mnist/train-images-idx3-ubyte");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let r = root.to_str().unwrap();
+    let args = [
+        "train",
+        "--max-lr",
+        "0.1",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--data-dir",
+        r,
+        "--out",
+    ];
+    let out = dir.path().join("run");
+    let mut a: Vec<&str> = args.to_vec();
+    a.push(out.to_str().unwrap());
+    let o = onecycle(&a);
+    assert_clean_failure(&o, "not a regular file");
+    assert!(
+        stderr(&o).contains(&format!("--data-dir {r}")),
+        "{}",
+        stderr(&o)
+    );
+
+    let loop_root = dir.path().join("loop");
+    std::fs::create_dir_all(&loop_root).unwrap();
+    std::os::unix::fs::symlink("mnist", loop_root.join("mnist")).unwrap();
+    let l = loop_root.to_str().unwrap();
+    let o = onecycle(&[
+        "train",
+        "--max-lr",
+        "0.1",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--data-dir",
+        l,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "symbolic link that cannot be used");
+    assert!(!stderr(&o).contains("fetching it (once)"), "{}", stderr(&o));
+}
+
+/// `RAYON_NUM_THREADS` far above the machine's threads is capped with a warning (it used
+/// to start thousands of threads and crawl); the run completes.
+#[test]
+fn an_absurd_thread_count_is_capped() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").is_dir() {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_onecycle"))
+        .args([
+            "train",
+            "--max-lr",
+            "0.05",
+            "--epochs",
+            "0.5",
+            "--train-limit",
+            "256",
+            "--test-limit",
+            "100",
+            "--batch-size",
+            "32",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ])
+        .env_remove("ONECYCLE_DATA")
+        .env("RAYON_NUM_THREADS", "99999")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("RAYON_NUM_THREADS=99999 is more than this machine's"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -15,9 +15,13 @@ use super::error::{DataError, FileProblem};
 /// Reads a file whole, decompressing it when it starts with the gzip magic.
 ///
 /// # Errors
-/// [`DataError::BadFile`] with [`FileProblem::Missing`], [`FileProblem::Io`] or
-/// [`FileProblem::Gzip`].
+/// [`DataError::BadFile`] with [`FileProblem::Missing`], [`FileProblem::NotRegular`],
+/// [`FileProblem::Io`] or [`FileProblem::Gzip`].
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    // A FIFO would block the read for ever, a device would never end: regular files only.
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(DataError::file(path, FileProblem::NotRegular));
+    }
     let raw = fs::read(path).map_err(|e| {
         let problem = if e.kind() == std::io::ErrorKind::NotFound {
             FileProblem::Missing

@@ -33,11 +33,18 @@ pub enum Fix {
 impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Refetch { dataset, dir } => write!(
-                f,
-                "delete {} and rerun `onecycle data fetch {dataset}`",
-                dir.display()
-            ),
+            Self::Refetch { dataset, dir } => {
+                write!(
+                    f,
+                    "delete {} and rerun `onecycle data fetch {dataset}",
+                    dir.display()
+                )?;
+                // The data directory the user chose, so that the advice fetches there.
+                match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    Some(root) => write!(f, " --data-dir {}`", root.display()),
+                    None => f.write_str("`"),
+                }
+            }
             Self::SupplyCifar10 { dir } => write!(
                 f,
                 "download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html \
@@ -104,6 +111,9 @@ pub enum FileProblem {
     },
     /// The file does not exist.
     Missing,
+    /// The path is not a regular file (a directory, FIFO, socket or device): reading it
+    /// could block or mean nothing.
+    NotRegular,
 }
 
 impl fmt::Display for FileProblem {
@@ -141,6 +151,9 @@ impl fmt::Display for FileProblem {
                 write!(f, "SHA-256 of the content is {actual}, expected {expected}")
             }
             Self::Missing => f.write_str("missing"),
+            Self::NotRegular => {
+                f.write_str("not a regular file (a directory, FIFO, socket or device)")
+            }
         }
     }
 }

@@ -211,6 +211,26 @@ pub(crate) fn fetch_if_missing(name: DatasetName, data_dir: &Path) -> Result<Pat
     if dir.exists() {
         return Ok(dir);
     }
+    // Something is there but does not lead to a directory (a dangling symlink or a
+    // symlink loop): a download could not be installed there, so say so before fetching.
+    if let Ok(entry) = fs::symlink_metadata(&dir) {
+        let why = fs::metadata(&dir).map_or_else(|e| e.to_string(), |_| "not a directory".into());
+        return Err(DataError::Fetch {
+            dataset: name,
+            detail: format!(
+                "{} is a {} that cannot be used ({why})",
+                dir.display(),
+                if entry.file_type().is_symlink() {
+                    "symbolic link"
+                } else {
+                    "file"
+                }
+            ),
+            hint: format!(
+                "remove it (or make it point to a directory holding {name}), or choose another --data-dir"
+            ),
+        });
+    }
     if name.is_fetchable() {
         eprintln!(
             "onecycle: {name} not found in {}; fetching it (once)",

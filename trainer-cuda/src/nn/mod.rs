@@ -43,6 +43,7 @@ mod network;
 mod optim;
 pub mod profile;
 mod rng;
+mod threads;
 
 use std::fmt;
 use std::path::Path;
@@ -54,6 +55,7 @@ pub use alloc::{peak_rss_bytes, tune_allocator};
 pub use device::NnDevice;
 pub use geometry::{Conv2dGeometry, Shape4};
 pub use network::Net;
+pub use threads::{cap_threads, THREADS_ENV};
 
 /// Errors of the nn layer. Every message names the problem and, where there is one, the fix.
 #[derive(Debug, Clone, PartialEq)]
