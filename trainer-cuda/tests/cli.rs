@@ -18,6 +18,39 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The workspace's data directory when MNIST is in it; `None` (with a note on stderr: the
+/// test skips) when it is not.
+fn mnist_data() -> Option<std::path::PathBuf> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if data.join("mnist").is_dir() {
+        Some(data)
+    } else {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        None
+    }
+}
+
+/// Runs a recorded `onecycle train ...` command into `out` (quietly, on `data`) and
+/// returns its `metrics.json`.
+fn rerun_recorded(cmd: &str, data: &std::path::Path, out: &std::path::Path) -> serde_json::Value {
+    let mut words: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
+    assert_eq!(words[0], "train", "{cmd}");
+    words.extend(
+        [
+            "--quiet",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let o = onecycle(&refs);
+    assert!(o.status.success(), "{cmd}: {}", stderr(&o));
+    serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap()
+}
+
 /// Fails with a clear message and no panic or backtrace.
 fn assert_clean_failure(o: &Output, needle: &str) {
     assert!(
@@ -326,11 +359,7 @@ fn corrupt_data_is_reported_with_the_file_and_the_fix() {
 /// `train --resume` in a new process ends byte-for-byte where an uninterrupted run ends.
 #[test]
 fn resumed_run_matches_the_uninterrupted_run_byte_for_byte() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (full, part) = (dir.path().join("full"), dir.path().join("part"));
     let common = |out: &std::path::Path| -> Vec<String> {
@@ -407,11 +436,7 @@ fn resumed_run_matches_the_uninterrupted_run_byte_for_byte() {
 /// its validation accuracy exactly.
 #[test]
 fn study_runs_are_kept_and_their_commands_reproduce_them() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
     let args = [
@@ -492,23 +517,7 @@ fn study_runs_are_kept_and_their_commands_reproduce_them() {
         .find(|r| r["family"] == "1cycle" && r["budget"] == 1.0)
         .unwrap();
     let cmd = run["command"].as_str().unwrap();
-    let mut words: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
-    assert_eq!(words[0], "train");
-    let again = dir.path().join("again");
-    words.extend(
-        [
-            "--quiet",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--out",
-            again.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
-    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    let o = onecycle(&refs);
-    assert!(o.status.success(), "{cmd}: {}", stderr(&o));
-    let metrics = json(&again.join("metrics.json"));
+    let metrics = rerun_recorded(cmd, &data, &dir.path().join("again"));
     let last = metrics["evals"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(metrics["eval_split"], "validation");
     assert_eq!(last["acc"], run["final_val_acc"], "{cmd}");
@@ -521,11 +530,7 @@ fn study_runs_are_kept_and_their_commands_reproduce_them() {
 /// reference's recorded command reproduces it.
 #[test]
 fn reference_mode_reports_three_ratios_and_stops_ladders_at_the_targets() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
     let budgets = [0.25, 0.5, 1.0, 2.0];
@@ -640,24 +645,7 @@ fn reference_mode_reports_three_ratios_and_stops_ladders_at_the_targets() {
         cmd.contains("--schedule step") && cmd.contains("--epochs 2"),
         "{cmd}"
     );
-    let again = dir.path().join("again");
-    let mut words: Vec<String> = cmd.split_whitespace().skip(1).map(String::from).collect();
-    words.extend(
-        [
-            "--quiet",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--out",
-            again.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let o = onecycle(&words);
-    assert!(o.status.success(), "{cmd}: {}", stderr(&o));
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(again.join("metrics.json")).unwrap())
-            .unwrap();
+    let metrics = rerun_recorded(cmd, &data, &dir.path().join("again"));
     let evals = metrics["evals"].as_array().unwrap();
     assert_eq!(evals.last().unwrap()["acc"], run["final_val_acc"], "{cmd}");
     assert_eq!(evals.len(), 2, "the reference is evaluated once per epoch");
@@ -688,11 +676,7 @@ fn compare_refuses_bad_references_and_families_before_loading_data() {
 /// finishes and resumes cleanly afterwards (the lock died with its process).
 #[test]
 fn a_run_directory_has_one_writer() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
@@ -772,11 +756,7 @@ fn a_run_directory_has_one_writer() {
 /// the study trains that run again and says so.
 #[test]
 fn an_edited_or_copied_study_record_is_retrained_not_reported() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
     let args = [
@@ -856,11 +836,7 @@ fn an_edited_or_copied_study_record_is_retrained_not_reported() {
 /// or none (an `mlp` run needs no `--model mlp`), resume it.
 #[test]
 fn resume_refuses_flags_that_contradict_the_run() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("mlp");
     let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
@@ -1009,11 +985,7 @@ fn odd_data_entries_are_refused_up_front() {
 /// to start thousands of threads and crawl); the run completes.
 #[test]
 fn an_absurd_thread_count_is_capped() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").is_dir() {
-        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
-        return;
-    }
+    let Some(data) = mnist_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_onecycle"))
         .args([

@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::study::score::{epochs_to_target_curve, lower_median, median, Spread};
+use crate::study::score::{epochs_to_target_curve, lower_median, median, show_value, Spread};
 use crate::study::{Family, StudyRun};
 
 /// A reference schedule at its own budget, e.g. `step@16`.
@@ -333,15 +333,7 @@ pub fn compare(
 
 /// `8.00× (per seed 8.00×, 4.00×, 0.00×)`; `–` for no ratio.
 fn show_stats(r: &RatioStats) -> String {
-    let one = |x: f64| {
-        if x.is_nan() {
-            "–".to_string()
-        } else if x.is_infinite() {
-            "∞".to_string()
-        } else {
-            format!("{x:.2}×")
-        }
-    };
+    let one = |x: f64| show_value(x, |v| format!("{v:.2}×"));
     let seeds: Vec<String> = r.per_seed.iter().map(|x| one(*x)).collect();
     let note = if r.median == 0.0 {
         ", 1cycle misses on most seeds"
@@ -356,18 +348,7 @@ fn show_stats(r: &RatioStats) -> String {
 }
 
 fn show_list(values: &[f64], f: impl Fn(f64) -> String) -> String {
-    let cells: Vec<String> = values
-        .iter()
-        .map(|&x| {
-            if x.is_infinite() {
-                "∞".to_string()
-            } else if x.is_nan() {
-                "–".to_string()
-            } else {
-                f(x)
-            }
-        })
-        .collect();
+    let cells: Vec<String> = values.iter().map(|&x| show_value(x, &f)).collect();
     cells.join(", ")
 }
 

@@ -101,13 +101,7 @@ impl Spread {
 
     /// `median [min–max]` with `fmt` for each value, `∞` for a miss.
     pub fn show(&self, fmt: impl Fn(f64) -> String) -> String {
-        let f = |x: f64| {
-            if x.is_infinite() {
-                "∞".to_string()
-            } else {
-                fmt(x)
-            }
-        };
+        let f = |x: f64| show_value(x, &fmt);
         if self.median.is_nan() {
             "–".to_string()
         } else if self.min == self.max {
@@ -134,6 +128,25 @@ pub fn ratio(baseline: f64, onecycle: f64) -> f64 {
         f64::NAN
     } else {
         baseline / onecycle
+    }
+}
+
+/// `fmt(x)`, or `∞` for a miss (infinity) and `–` for no value (NaN).
+///
+/// ```
+/// use trainer_cuda::study::score::show_value;
+/// let pct = |x: f64| format!("{:.1}", 100.0 * x);
+/// assert_eq!(show_value(0.5, pct), "50.0");
+/// assert_eq!(show_value(f64::INFINITY, pct), "∞");
+/// assert_eq!(show_value(f64::NAN, pct), "–");
+/// ```
+pub fn show_value(x: f64, fmt: impl Fn(f64) -> String) -> String {
+    if x.is_infinite() {
+        "∞".to_string()
+    } else if x.is_nan() {
+        "–".to_string()
+    } else {
+        fmt(x)
     }
 }
 
