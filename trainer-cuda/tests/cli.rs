@@ -1019,3 +1019,92 @@ fn an_absurd_thread_count_is_capped() {
         stderr(&o)
     );
 }
+
+/// Only the newest `--keep-checkpoints` checkpoints stay on disk (default 3), the manifest
+/// lists exactly those, and a run stopped and resumed with pruned history still ends bit
+/// for bit where the uninterrupted run (keeping every checkpoint) ends.
+#[test]
+fn old_checkpoints_are_pruned_and_resume_still_matches() {
+    let Some(data) = mnist_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = data.to_str().unwrap().to_string();
+    let args = |out: &std::path::Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--schedule",
+            "onecycle",
+            "--max-lr",
+            "0.05",
+            "--epochs",
+            "5",
+            "--train-limit",
+            "512",
+            "--test-limit",
+            "100",
+            "--batch-size",
+            "64",
+            "--seed",
+            "2",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--data-dir",
+            &d,
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |v: Vec<String>| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        let o = onecycle(&refs);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (all, pruned) = (dir.path().join("all"), dir.path().join("pruned"));
+    run(args(&all, &["--keep-checkpoints", "0"]));
+    run(args(
+        &pruned,
+        &["--stop-after-epoch", "4", "--keep-checkpoints", "2"],
+    ));
+    let listed = |p: &std::path::Path| -> Vec<u64> {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p.join("checkpoint.json")).unwrap())
+                .unwrap();
+        m["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["epochs_done"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(listed(&all), vec![1, 2, 3, 4, 5]);
+    assert_eq!(listed(&pruned), vec![3, 4]);
+    let mut files: Vec<String> = std::fs::read_dir(pruned.join("checkpoints"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "epoch-0003.json",
+            "epoch-0003.safetensors",
+            "epoch-0004.json",
+            "epoch-0004.safetensors"
+        ]
+    );
+    // Resumed with the default (3 kept): epochs 3, 4, 5 remain, and the result is the
+    // uninterrupted run's.
+    run(args(&pruned, &["--resume", pruned.to_str().unwrap()]));
+    assert_eq!(listed(&pruned), vec![3, 4, 5]);
+    let last = "checkpoints/epoch-0005.safetensors";
+    assert!(
+        std::fs::read(all.join(last)).unwrap() == std::fs::read(pruned.join(last)).unwrap(),
+        "the pruned, resumed run differs from the uninterrupted one"
+    );
+}

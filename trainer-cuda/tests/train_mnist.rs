@@ -66,6 +66,7 @@ fn onecycle_on_an_mnist_slice_learns() {
         stop_after_epochs: None,
         verbosity: Verbosity::Quiet,
         label: "t".into(),
+        keep_checkpoints: None,
     };
     let res = train(&cfg, net.as_mut(), &data, None, &control).unwrap();
     let steps = &res.metrics.steps;

@@ -54,6 +54,10 @@ pub struct TrainArgs {
     /// (its metrics too: later epochs are trained again and their files rewritten).
     #[arg(long, requires = "resume")]
     pub resume_from_verified: bool,
+    /// Keep the newest N per-epoch checkpoints (older ones are deleted once a newer one is
+    /// safely written, so disk use grows linearly with the run); 0 keeps every one.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub keep_checkpoints: u32,
     /// Stop after this many epochs in total, as if interrupted (resume later).
     #[arg(long, hide = true)]
     pub stop_after_epoch: Option<u32>,
@@ -264,6 +268,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             stop_after_epochs: args.stop_after_epoch,
             verbosity,
             label: cfg.schedule.kind.name().to_string(),
+            keep_checkpoints: (args.keep_checkpoints > 0).then_some(args.keep_checkpoints),
         },
     )?;
     if !writer {

@@ -562,6 +562,7 @@ impl Runner<'_> {
                     stop_after_epochs: None,
                     verbosity: self.cfg.verbosity,
                     label: label.clone(),
+                    keep_checkpoints: None,
                 },
             )?;
             let m = &res.metrics;

@@ -421,6 +421,41 @@ impl RunDir {
     }
 }
 
+impl RunDir {
+    /// Drops all but the newest `keep` (at least one) checkpoints: first from the manifest,
+    /// atomically, then their files, so that a crash in between leaves only unlisted
+    /// files behind, never a listed file missing.
+    ///
+    /// # Errors
+    /// An unreadable manifest or an unwritable directory.
+    pub fn prune_checkpoints(&self, keep: u32) -> Result<()> {
+        let Some(mut manifest) = self.read_manifest()? else {
+            return Ok(());
+        };
+        let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+        let n = manifest.checkpoints.len();
+        if n <= keep {
+            return Ok(());
+        }
+        let dropped: Vec<CheckpointEntry> = manifest.checkpoints.drain(..n - keep).collect();
+        write_atomic(
+            &self.state_path(),
+            serde_json::to_string_pretty(&manifest)?.as_bytes(),
+        )?;
+        for e in dropped {
+            for f in [&e.weights, &e.state] {
+                match std::fs::remove_file(self.path.join(f)) {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(anyhow!("cannot remove the old checkpoint {f}: {err}"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -444,6 +479,10 @@ pub struct RunControl<'a> {
     pub verbosity: Verbosity,
     /// Label for the bar.
     pub label: String,
+    /// Keep only the newest this many checkpoints (`None`: every one). Each checkpoint's
+    /// state holds the metrics so far, so keeping them all grows the disk use with the
+    /// square of the run's length; a fixed number keeps it linear.
+    pub keep_checkpoints: Option<u32>,
 }
 
 /// The outcome of [`train`].
@@ -624,6 +663,9 @@ pub fn train(
                 metrics: metrics.clone(),
             };
             dir.checkpoint(net, &state, cfg)?;
+            if let Some(keep) = control.keep_checkpoints {
+                dir.prune_checkpoints(keep)?;
+            }
             metrics.write(&dir.path)?;
         }
     }

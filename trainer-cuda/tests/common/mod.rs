@@ -52,5 +52,6 @@ pub fn control(dir: Option<&RunDir>, stop: Option<u32>) -> RunControl<'_> {
         stop_after_epochs: stop,
         verbosity: Verbosity::Quiet,
         label: "t".into(),
+        keep_checkpoints: None,
     }
 }
