@@ -666,6 +666,20 @@ fn compare_refuses_bad_references_and_families_before_loading_data() {
         "not a family of the study",
     );
     assert_clean_failure(
+        &onecycle(&[
+            "compare",
+            "--reference",
+            "none",
+            "--families",
+            "1cycle,linear",
+        ]),
+        "add constant and one of step, cosine, linear",
+    );
+    assert_clean_failure(
+        &onecycle(&["train", "--resume", "/nonexistent-run-dir-for-test"]),
+        "no run directory there",
+    );
+    assert_clean_failure(
         &onecycle(&["compare", "--families", "linear"]),
         "add 1cycle to --families",
     );
@@ -776,7 +790,7 @@ fn an_edited_or_copied_study_record_is_retrained_not_reported() {
         "--batch-size",
         "32",
         "--reference",
-        "none",
+        "step@1",
         "--families",
         "1cycle,linear",
         "--device",

@@ -55,7 +55,8 @@ pub struct TrainArgs {
     #[arg(long, requires = "resume")]
     pub resume_from_verified: bool,
     /// Keep the newest N per-epoch checkpoints (older ones are deleted once a newer one is
-    /// safely written, so disk use grows linearly with the run); 0 keeps every one.
+    /// safely written, so disk use grows linearly with the run); 0 keeps every one. Not
+    /// recorded with the run: give it again with --resume.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub keep_checkpoints: u32,
     /// Stop after this many epochs in total, as if interrupted (resume later).
@@ -87,7 +88,9 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
     } else {
         Verbosity::Quiet
     };
-    check_world(args.common.batch_size, world)?;
+    if args.resume.is_none() {
+        check_world(args.common.batch_size, world)?;
+    }
     if args.resume.is_none() && !(args.epochs.is_finite() && args.epochs > 0.0) {
         bail!(
             "--epochs {} is not a training budget: give a positive number such as 0.5 or 2",
@@ -102,6 +105,14 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             .map_or(0, |d| d.as_secs());
         PathBuf::from(format!("runs/{}-{t}", args.schedule.name()))
     });
+    if let Some(resume) = &args.resume {
+        if !resume.is_dir() {
+            bail!(
+                "--resume {}: no run directory there: give the --out of the run to continue",
+                resume.display()
+            );
+        }
+    }
     let _lock = if writer {
         let locked = args.resume.as_ref().unwrap_or(&out_path);
         Some(crate::lock::DirLock::acquire(locked, "onecycle train")?)
@@ -115,6 +126,8 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                 path: resume.clone(),
             };
             let cfg = dir.read_config()?;
+            // The run's own global batch must split over this launch's ranks.
+            check_world(cfg.batch_size, world)?;
             // The run continues as recorded: a typed flag that says otherwise is refused.
             let differ = crate::cli::resume_flags::conflicts(args, &cfg);
             if !differ.is_empty() {

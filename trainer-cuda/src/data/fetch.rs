@@ -208,11 +208,11 @@ fn verify_and_stage(
 /// Returns the data set's directory; an existing one is returned unchecked.
 pub(crate) fn fetch_if_missing(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
     let dir = name.dir(data_dir);
-    if dir.exists() {
+    if fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
         return Ok(dir);
     }
-    // Something is there but does not lead to a directory (a dangling symlink or a
-    // symlink loop): a download could not be installed there, so say so before fetching.
+    // Something is there but is not a directory (a file, a dangling symlink, a symlink
+    // loop): a download could not be installed there, so say so before fetching.
     if let Ok(entry) = fs::symlink_metadata(&dir) {
         let why = fs::metadata(&dir).map_or_else(|e| e.to_string(), |_| "not a directory".into());
         return Err(DataError::Fetch {

@@ -394,6 +394,14 @@ impl StudyConfig {
         if self.families.is_empty() {
             bail!("no family to run: give e.g. --families 1cycle,linear");
         }
+        if self.references.is_empty()
+            && !(self.families.contains(&Family::Constant)
+                && Family::BASELINES.iter().any(|f| self.families.contains(f)))
+        {
+            bail!(
+                "without a reference the targets come from the constant lr and the budget-aware baselines: add constant and one of step, cosine, linear to --families, or give a --reference"
+            );
+        }
         if !self.references.is_empty() && !self.families.contains(&Family::Onecycle) {
             bail!("the reference ratios are 1cycle's: add 1cycle to --families");
         }
@@ -505,6 +513,8 @@ struct Runner<'a> {
     planned: usize,
     trained: usize,
     reused: usize,
+    /// Keys already looked up by this invocation (a run found again is counted once).
+    seen: std::collections::HashSet<String>,
 }
 
 impl Runner<'_> {
@@ -581,10 +591,11 @@ impl Runner<'_> {
             }
             .seal()
         })?;
-        if cached {
+        let first_lookup = self.seen.insert(key);
+        if cached && first_lookup {
             self.reused += 1;
             note(self.cfg.verbosity, &format!("{label}: kept from the store"));
-        } else {
+        } else if !cached {
             self.trained += 1;
         }
         Ok(StudyRun {
@@ -881,13 +892,23 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
         );
     }
     probe.partitions(data).map_err(|e| anyhow::anyhow!(e))?;
-    let budgets = cfg.families.iter().map(|&f| (f, shortest));
-    let references = cfg.references.iter().map(|x| (x.family, x.budget));
-    for (family, shortest) in budgets.chain(references) {
+    let budgets = cfg.families.iter().map(|&f| (f, shortest, None));
+    let references = cfg
+        .references
+        .iter()
+        .map(|x| (x.family, x.budget, Some(*x)));
+    for (family, shortest, reference) in budgets.chain(references) {
         let rc = cfg.run_config(family, 1.0, shortest, 0, data.train.len())?;
         rc.schedule.build().map_err(|e| {
+            let fix = match reference {
+                Some(x) => format!(
+                    "give the reference {x} a longer budget (--reference {}@N)",
+                    x.family.name()
+                ),
+                None => "raise the smallest budget or lower --batch-size".to_string(),
+            };
             anyhow::anyhow!(
-                "{}: {} epochs is {} steps, too short for {}: {e}; raise the smallest budget or lower --batch-size",
+                "{}: {} epochs is {} steps, too short for {}: {e}; {fix}",
                 cfg.regime.name,
                 score::show_epochs(shortest),
                 rc.schedule.total_steps,
@@ -920,6 +941,7 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
         planned,
         trained: 0,
         reused: 0,
+        seen: std::collections::HashSet::new(),
     };
     let mut m = Measurements::default();
     let seed0 = seeds[0];

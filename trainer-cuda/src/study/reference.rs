@@ -335,10 +335,11 @@ pub fn compare(
 fn show_stats(r: &RatioStats) -> String {
     let one = |x: f64| show_value(x, |v| format!("{v:.2}×"));
     let seeds: Vec<String> = r.per_seed.iter().map(|x| one(*x)).collect();
-    let note = if r.median == 0.0 {
-        ", 1cycle misses on most seeds"
+    let misses = r.per_seed.iter().filter(|x| **x == 0.0).count();
+    let note = if misses > 0 {
+        format!("; 1cycle misses on {misses} of {} seeds", r.per_seed.len())
     } else {
-        ""
+        String::new()
     };
     format!(
         "**{}** (per seed {}{note})",
