@@ -653,36 +653,42 @@ fn reference_mode_reports_three_ratios_and_stops_ladders_at_the_targets() {
 
 #[test]
 fn compare_refuses_bad_references_and_families_before_loading_data() {
-    assert_clean_failure(
-        &onecycle(&["compare", "--reference", "step@0"]),
-        "positive number of epochs",
-    );
-    assert_clean_failure(
-        &onecycle(&["compare", "--reference", "sgdr@8"]),
-        "not a reference schedule",
-    );
-    assert_clean_failure(
-        &onecycle(&["compare", "--families", "1cycle,sgdr"]),
-        "not a family of the study",
-    );
-    assert_clean_failure(
-        &onecycle(&[
-            "compare",
-            "--reference",
-            "none",
-            "--families",
-            "1cycle,linear",
-        ]),
-        "add constant and one of step, cosine, linear",
-    );
-    assert_clean_failure(
-        &onecycle(&["train", "--resume", "/nonexistent-run-dir-for-test"]),
-        "no run directory there",
-    );
-    assert_clean_failure(
-        &onecycle(&["compare", "--families", "linear"]),
-        "add 1cycle to --families",
-    );
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["compare", "--reference", "step@0"],
+            "positive number of epochs",
+        ),
+        (
+            &["compare", "--reference", "sgdr@8"],
+            "not a reference schedule",
+        ),
+        (
+            &["compare", "--families", "1cycle,sgdr"],
+            "not a family of the study",
+        ),
+        (
+            &[
+                "compare",
+                "--reference",
+                "none",
+                "--families",
+                "1cycle,linear",
+            ],
+            "add constant and one of step, cosine, linear",
+        ),
+        (
+            &["compare", "--families", "linear"],
+            "add 1cycle to --families",
+        ),
+        (
+            &["train", "--resume", "/nonexistent-run-dir-for-test"],
+            "no run directory there",
+        ),
+        (&["compare", "--seeds", "0"], "runs nothing"),
+    ];
+    for (args, needle) in cases {
+        assert_clean_failure(&onecycle(args), needle);
+    }
 }
 
 /// Two processes on one run directory: while a `train` runs, a second `train --out` and a
