@@ -736,6 +736,17 @@ impl Runner<'_> {
                 format!("{:?}", self.cfg.range),
             ),
         )?;
+        let stored: Option<RangeRecord> = self.store.get("range", &key);
+        if let Some(why) = stored.as_ref().and_then(|r| r.defect(&key)) {
+            note(
+                self.cfg.verbosity,
+                &format!(
+                    "{}: seed {seed}: the stored range test is not reused ({why}): running it again",
+                    self.cfg.regime.name
+                ),
+            );
+            self.store.remove("range", &key)?;
+        }
         let (rec, _) = self.store.get_or_make("range", &key, || {
             let mut net = self.new_net(seed)?;
             let parts = rc.partitions(self.data).map_err(|e| anyhow::anyhow!(e))?;
@@ -748,7 +759,7 @@ impl Runner<'_> {
                 Some(rc.optimizer.default_momentum()),
                 self.cfg.verbosity,
             )?;
-            RangeRecord::from_outcome(seed, &outcome)
+            RangeRecord::from_outcome(seed, &outcome)?.seal(&key)
         })?;
         Ok(rec)
     }

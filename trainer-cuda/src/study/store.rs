@@ -102,9 +102,49 @@ pub struct RangeRecord {
     pub lrs: Vec<f64>,
     /// The recorded curve: smoothed losses.
     pub losses: Vec<f64>,
+    /// The store key it was made under ([`RangeRecord::seal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// SHA-256 of this record's JSON with this field absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
 }
 
 impl RangeRecord {
+    fn content_hash(&self) -> Result<String> {
+        let bare = Self {
+            content_sha256: None,
+            ..self.clone()
+        };
+        Ok(sha256_hex(serde_json::to_string(&bare)?.as_bytes()))
+    }
+
+    /// The record with the key it is stored under and the hash of its own content.
+    ///
+    /// # Errors
+    /// Never for the plain types of a record.
+    pub fn seal(mut self, key: &str) -> Result<Self> {
+        self.key = Some(key.to_string());
+        self.content_sha256 = None;
+        self.content_sha256 = Some(self.content_hash()?);
+        Ok(self)
+    }
+
+    /// Why this record may not be reused under `key` (`None` when it may): it must name
+    /// `key` as its own and match its content hash; a record without them is not trusted.
+    pub fn defect(&self, key: &str) -> Option<String> {
+        if self.key.as_deref() != Some(key) {
+            return Some(
+                "it was not made under this key (a record of another range test, or unsealed)"
+                    .into(),
+            );
+        }
+        match &self.content_sha256 {
+            Some(h) if self.content_hash().ok().as_ref() == Some(h) => None,
+            _ => Some("its content does not match its SHA-256 (edited or damaged)".into()),
+        }
+    }
+
     /// The record of `outcome`, run on a network of `seed`.
     ///
     /// # Errors
@@ -126,6 +166,8 @@ impl RangeRecord {
             ],
             lrs: curve.lrs,
             losses: curve.losses,
+            key: None,
+            content_sha256: None,
         })
     }
 }
@@ -277,6 +319,32 @@ mod tests {
             content_sha256: None,
         };
         (rec.seal().unwrap(), key)
+    }
+
+    #[test]
+    fn a_range_record_is_reused_only_sealed_under_its_key_and_unedited() {
+        let rec = RangeRecord {
+            seed: 0,
+            valley: 0.02,
+            suggestions: vec![("valley".into(), 0.02)],
+            lrs: vec![1e-3, 1e-2],
+            losses: vec![2.3, 2.1],
+            key: None,
+            content_sha256: None,
+        };
+        assert!(
+            rec.defect("k").is_some(),
+            "an unsealed record is not trusted"
+        );
+        let sealed = rec.seal("k").unwrap();
+        assert_eq!(sealed.defect("k"), None);
+        assert!(sealed.defect("other").unwrap().contains("another"));
+        let mut edited = sealed.clone();
+        edited.valley = 0.5;
+        assert!(edited.defect("k").unwrap().contains("SHA-256"));
+        let back: RangeRecord =
+            serde_json::from_str(&serde_json::to_string(&sealed).unwrap()).unwrap();
+        assert_eq!(back.defect("k"), None);
     }
 
     #[test]
