@@ -50,7 +50,7 @@ impl RunRecord {
             content_sha256: None,
             ..self.clone()
         };
-        Ok(sha256_hex(serde_json::to_string(&bare)?.as_bytes()))
+        sha256_json(&bare)
     }
 
     /// The record with the hash of its own content.
@@ -89,6 +89,12 @@ impl RunRecord {
     }
 }
 
+/// SHA-256 of `value`'s JSON: the content hash both kinds of record carry (computed with
+/// their own hash field absent).
+fn sha256_json<T: Serialize>(value: &T) -> Result<String> {
+    Ok(sha256_hex(serde_json::to_string(value)?.as_bytes()))
+}
+
 /// A range test run at the start of a seed's 1cycle-finder runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RangeRecord {
@@ -116,7 +122,7 @@ impl RangeRecord {
             content_sha256: None,
             ..self.clone()
         };
-        Ok(sha256_hex(serde_json::to_string(&bare)?.as_bytes()))
+        sha256_json(&bare)
     }
 
     /// The record with the key it is stored under and the hash of its own content.
