@@ -55,6 +55,9 @@ pub struct Chart {
     pub y_floor: Option<f64>,
     /// The legend in a column right of the plot, never over the data.
     pub legend_outside: bool,
+    /// Where a logarithmic x axis puts its labelled ticks (e.g. the budgets of a ladder);
+    /// empty: plotters chooses.
+    pub x_ticks: Vec<f64>,
 }
 
 /// Width of the legend column of a chart with `legend_outside`.
@@ -155,6 +158,20 @@ impl Chart {
                         .map_err(plot_err)?;
                     self.draw_into(chart)?;
                 }
+                (true, false) if !self.x_ticks.is_empty() => {
+                    let mut ticks: Vec<f64> = self
+                        .x_ticks
+                        .iter()
+                        .copied()
+                        .filter(|t| (x0..=x1).contains(t))
+                        .collect();
+                    ticks.sort_by(f64::total_cmp);
+                    ticks.dedup();
+                    let chart = builder
+                        .build_cartesian_2d((x0..x1).log_scale().with_key_points(ticks), y0..y1)
+                        .map_err(plot_err)?;
+                    self.draw_into(chart)?;
+                }
                 (true, false) => {
                     let chart = builder
                         .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
@@ -187,9 +204,16 @@ impl Chart {
         X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
     {
-        chart
-            .configure_mesh()
-            .x_desc(self.x_label.as_str())
+        // Tick labels like "0.5", "2", "16" (the ticks are the caller's round numbers).
+        let compact = |x: &f64| {
+            let s = format!("{x:.3}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        let mut mesh = chart.configure_mesh();
+        if self.log_x && !self.x_ticks.is_empty() {
+            mesh.x_label_formatter(&compact);
+        }
+        mesh.x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
             .light_line_style(WHITE.mix(0.0))
             .draw()

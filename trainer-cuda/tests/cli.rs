@@ -510,6 +510,13 @@ fn study_runs_are_kept_and_their_commands_reproduce_them() {
     let lookups = trained + study["reused"].as_u64().unwrap();
     assert_eq!(again["reused"].as_u64().unwrap(), lookups);
     assert_eq!(again["runs"], study["runs"]);
+    // The study's cost is the training time its records hold, whichever invocation paid it.
+    let cost = study["recorded_train_seconds"].as_f64().unwrap();
+    assert!(cost > 0.0 && cost <= study["wall_seconds"].as_f64().unwrap());
+    assert_eq!(
+        again["recorded_train_seconds"],
+        study["recorded_train_seconds"]
+    );
 
     // The 1cycle run at 1 epoch, reproduced from its recorded command.
     let run = runs

@@ -127,7 +127,8 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
     out.write_all(report.markdown().as_bytes())?;
     writeln!(
         out,
-        "\nstudy.md, study.json, accuracy-vs-budget.svg, val-curves.svg, find-lr.svg and the run store in {}",
+        "\n{} and the run store (runs/) in {}",
+        report.outputs().join(", "),
         args.out.display()
     )?;
     Ok(())

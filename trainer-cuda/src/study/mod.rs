@@ -503,6 +503,9 @@ pub struct Measurements {
     pub trained: usize,
     /// Runs found in the store.
     pub reused: usize,
+    /// Training seconds recorded by every distinct run looked up (trained now or kept
+    /// from the store): the study's cost, whichever invocation paid it.
+    pub recorded_train_seconds: f64,
 }
 
 struct Runner<'a> {
@@ -513,6 +516,7 @@ struct Runner<'a> {
     planned: usize,
     trained: usize,
     reused: usize,
+    recorded_train_seconds: f64,
     /// Keys already looked up by this invocation (a run found again is counted once).
     seen: std::collections::HashSet<String>,
 }
@@ -592,6 +596,9 @@ impl Runner<'_> {
             .seal()
         })?;
         let first_lookup = self.seen.insert(key);
+        if first_lookup {
+            self.recorded_train_seconds += record.train_seconds;
+        }
         if cached && first_lookup {
             self.reused += 1;
             note(self.cfg.verbosity, &format!("{label}: kept from the store"));
@@ -952,6 +959,7 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
         planned,
         trained: 0,
         reused: 0,
+        recorded_train_seconds: 0.0,
         seen: std::collections::HashSet::new(),
     };
     let mut m = Measurements::default();
@@ -1007,6 +1015,7 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
     }
     m.trained = run.trained;
     m.reused = run.reused;
+    m.recorded_train_seconds = run.recorded_train_seconds;
 
     let report = StudyReport::score(cfg, m, started.elapsed().as_secs_f64());
     report

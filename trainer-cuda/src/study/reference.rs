@@ -348,6 +348,20 @@ fn show_stats(r: &RatioStats) -> String {
     )
 }
 
+/// A learning rate to three significant digits (0.00333, 0.01, 0.1).
+pub(crate) fn show_lr(lr: f64) -> String {
+    if !(lr.is_finite() && lr > 0.0) {
+        return lr.to_string();
+    }
+    let decimals = (2.0 - lr.log10().floor()).clamp(0.0, 12.0) as usize;
+    let s = format!("{lr:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn show_list(values: &[f64], f: impl Fn(f64) -> String) -> String {
     let cells: Vec<String> = values.iter().map(|&x| show_value(x, &f)).collect();
     cells.join(", ")
@@ -365,12 +379,30 @@ pub fn markdown(r: &ReferenceScore, at: &Ratios, looser: &Ratios) -> String {
         "### Against the reference {}@{}: lr {}{}, tuned on the grid at its own budget (seed 0)\n",
         r.family.name(),
         show_epochs(r.budget_epochs),
-        r.lr,
+        show_lr(r.lr),
         if r.on_grid_edge {
             " (still on the grid's edge)"
         } else {
             ""
         }
+    );
+    let mut trials = r.tuning.clone();
+    trials.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let trials: Vec<String> = trials
+        .iter()
+        .map(|&(lr, acc)| {
+            if lr == r.lr {
+                format!("{}: **{} %**", show_lr(lr), pct(acc))
+            } else {
+                format!("{}: {} %", show_lr(lr), pct(acc))
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "Tuning on seed 0 at {} epochs, final validation accuracy per lr (winner in bold): {}.\n",
+        show_epochs(r.budget_epochs),
+        trials.join(", ")
     );
     let _ = writeln!(
         s,
@@ -551,6 +583,7 @@ mod tests {
         assert_eq!(oc.per_budget[2].seeds_run, 2);
         let md = rep.markdown();
         assert!(md.contains("2 of 4 seeds run"), "{md}");
+        assert!(md.contains("(winner in bold): "), "{md}");
         assert!(
             md.contains("| budget | reference budget / 1cycle epochs (Smith) | **5.33×**"),
             "{md}"
@@ -615,5 +648,14 @@ mod tests {
             let e = bad.parse::<Reference>().unwrap_err();
             assert!(e.contains("e.g. step@16"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn learning_rates_show_three_significant_digits() {
+        assert_eq!(show_lr(1.0 / 300.0), "0.00333");
+        assert_eq!(show_lr(0.01), "0.01");
+        assert_eq!(show_lr(0.1), "0.1");
+        assert_eq!(show_lr(3.0), "3");
+        assert_eq!(show_lr(0.0), "0");
     }
 }

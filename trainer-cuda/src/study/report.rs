@@ -142,6 +142,9 @@ pub struct StudyReport {
     pub trained: usize,
     /// Runs kept from the store.
     pub reused: usize,
+    /// Training seconds recorded by all the study's runs, whichever invocation trained
+    /// them (the study's cost; `wall_seconds` is only this invocation's).
+    pub recorded_train_seconds: f64,
     /// The targets.
     pub targets: Vec<Target>,
     /// The grid trials.
@@ -312,6 +315,7 @@ impl StudyReport {
             wall_seconds,
             trained: m.trained,
             reused: m.reused,
+            recorded_train_seconds: m.recorded_train_seconds,
             targets: Vec::new(),
             tuning: m
                 .tuning
@@ -391,7 +395,7 @@ impl StudyReport {
                     name: name.clone(),
                     rule: format!(
                         "median (the lower middle for an even count) final validation accuracy of the reference {what} (lr {}, tuned on the grid at its own budget)",
-                        c.reference.lr
+                        super::reference::show_lr(c.reference.lr)
                     ),
                     acc: c.reference.target,
                 });
@@ -528,12 +532,14 @@ impl StudyReport {
         );
         let _ = writeln!(
             s,
-            "{}; device {}; lr grid {:?}, tuned on seed 0 at {} epochs (constant: {} epochs). Wall time {:.0} s ({} runs trained, {} kept from the store).\n",
+            "{}; device {}; lr grid {:?}, tuned on seed 0 at {} epochs (constant: {} epochs). Training time recorded by its {} runs: {:.0} s. This invocation: {:.0} s wall time, {} runs trained, {} kept from the store.\n",
             self.setup,
             self.device,
             self.grid,
             show_epochs(r.tune_budget),
             show_epochs(r.longest()),
+            self.trained + self.reused,
+            self.recorded_train_seconds,
             self.wall_seconds,
             self.trained,
             self.reused
@@ -772,6 +778,7 @@ impl StudyReport {
             series,
             y_floor: floor.is_finite().then_some(floor),
             legend_outside: true,
+            x_ticks: r.budgets.clone(),
             ..Chart::default()
         }
     }
@@ -898,6 +905,13 @@ impl StudyReport {
             series,
             y_floor: Some((reference.looser_target - 0.02).max(0.0)),
             legend_outside: true,
+            x_ticks: self
+                .regime
+                .budgets
+                .iter()
+                .copied()
+                .chain([budget])
+                .collect(),
             ..Chart::default()
         })
     }
@@ -926,8 +940,26 @@ impl StudyReport {
         Some(c)
     }
 
-    /// Writes `study.md`, `study.json`, `accuracy-vs-budget.svg`, `val-curves.svg` and
-    /// `find-lr.svg` into `dir`, each atomically.
+    /// The files [`StudyReport::write`] writes: `study.md`, `study.json`,
+    /// `accuracy-vs-budget.svg`, `val-curves.svg`, and `find-lr.svg` when a range test
+    /// ran, `reference-curves.svg` in reference mode.
+    pub fn outputs(&self) -> Vec<&'static str> {
+        let mut files = vec![
+            "study.md",
+            "study.json",
+            "accuracy-vs-budget.svg",
+            "val-curves.svg",
+        ];
+        if self.range_chart().is_some() {
+            files.push("find-lr.svg");
+        }
+        if self.reference_chart().is_some() {
+            files.push("reference-curves.svg");
+        }
+        files
+    }
+
+    /// Writes [`StudyReport::outputs`] into `dir`, each atomically.
     ///
     /// # Errors
     /// An unwritable directory, or nothing to plot.
