@@ -230,7 +230,9 @@ fn find_lr_from_csv_prints_the_four_suggestions() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    // The bowl never blows up past its starting loss: no divergence edge, no `auto`.
+    assert!(v["auto"].is_null() && v["edge"].is_null(), "{v}");
     // The minimum of the bowl is at lr 1e-2, so `minimum` suggests 1e-3 (within one grid step).
     let minimum = v["minimum"].as_f64().unwrap();
     assert!((minimum.log10() + 3.0).abs() < 0.07, "minimum {minimum}");
@@ -240,7 +242,7 @@ fn find_lr_from_csv_prints_the_four_suggestions() {
     }
     assert!(std::fs::read_to_string(plot).unwrap().contains("<circle"));
     let text = onecycle(&["find-lr", "--from-csv", &f]);
-    assert!(stdout(&text).contains("valley") && stdout(&text).contains("(default)"));
+    assert!(stdout(&text).contains("valley") && stdout(&text).contains("raise --end-lr"));
 }
 
 #[test]

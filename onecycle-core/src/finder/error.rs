@@ -91,6 +91,16 @@ pub enum FinderError {
         /// Index (into the slices passed) of the first lr not greater than its predecessor.
         index: usize,
     },
+    /// The divergence edge needs at least 4 recorded points.
+    TooShortForEdge {
+        /// Points recorded.
+        have: usize,
+    },
+    /// The curve ends below the loss it started from: the sweep stopped before the loss
+    /// blew up, so it has no divergence edge.
+    NoDivergence,
+    /// The loss never fell below the loss it started from before it blew up.
+    NoDescent,
 }
 
 impl fmt::Display for FinderError {
@@ -161,6 +171,21 @@ impl fmt::Display for FinderError {
                 "learning rate {index} is not greater than learning rate {}: the curve must be \
                  recorded with strictly increasing learning rates; sort it or drop duplicates",
                 index.saturating_sub(1)
+            ),
+            Self::TooShortForEdge { have } => write!(
+                f,
+                "the divergence edge needs at least 4 recorded points but the curve has {have}: \
+                 record more steps"
+            ),
+            Self::NoDivergence => f.write_str(
+                "the loss did not blow up before the sweep ended, so there is no divergence \
+                 edge to read the auto learning rate from: raise end_lr (--end-lr) or the \
+                 number of steps",
+            ),
+            Self::NoDescent => f.write_str(
+                "the loss never fell below its starting value before it blew up, so the auto \
+                 learning rate cannot be read: lower start_lr (--start-lr), or check the model \
+                 and data (does the loss fall at a small fixed learning rate?)",
             ),
         }
     }

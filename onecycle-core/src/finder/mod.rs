@@ -14,10 +14,15 @@
 //! * suggestions ([`Method`]) read the recorded curve on fastai's window: without the first
 //!   `num_steps / 10` and the last 5 points.
 //!
+//! * the divergence edge ([`divergence_edge`], onecycle's addition): where the raw loss
+//!   breaks down for good; the `auto` learning rate is a tenth of it ([`AUTO_DIVISOR`]),
+//!   far steadier over seeds than fastai's rules;
+//!
 //! [`RangeTest`] is the state machine (see its example for the whole loop); [`suggest`] and
 //! [`suggest_all`] read a curve recorded elsewhere (a CSV, another framework).
 
 mod config;
+mod edge;
 mod error;
 mod history;
 mod methods;
@@ -26,6 +31,7 @@ mod smoothing;
 mod suggest;
 
 pub use config::{RangeTestConfig, Sweep};
+pub use edge::{divergence_edge, Edge, AUTO_DIVISOR};
 pub use error::{FinderError, ParseMethodError};
 pub use history::Point;
 pub use range_test::{RangeTest, Status, StopReason};

@@ -3,6 +3,7 @@
 use crate::fmt::debug;
 use crate::Float;
 
+use super::edge::{edge_with, Edge};
 use super::smoothing::DebiasedEma;
 use super::suggest::suggest_with;
 use super::{FinderError, Method, Point, RangeTestConfig, Suggestion, Suggestions};
@@ -213,6 +214,28 @@ impl<F: Float, const N: usize> RangeTest<F, N> {
         &self.history
     }
 
+    /// The divergence edge of the history's raw losses and the `auto` learning rate
+    /// ([`divergence_edge`](super::divergence_edge)). A test stopped by a non-finite loss
+    /// counts that unrecorded step as the last, blown-up point.
+    ///
+    /// # Errors
+    /// [`FinderError::NoDivergence`] when the loss had not blown up (yet);
+    /// [`FinderError::NoDescent`] or [`FinderError::TooShortForEdge`] as
+    /// [`divergence_edge`](super::divergence_edge).
+    pub fn edge(&self) -> Result<Edge<F>, FinderError> {
+        let h = &self.history;
+        let blown = self.stop == Some(StopReason::NonFiniteLoss);
+        let n = h.len() + usize::from(blown);
+        let lr_after = self
+            .config
+            .lr_at(u32::try_from(h.len()).unwrap_or(u32::MAX));
+        edge_with(
+            n,
+            |i| h.get(i).map_or(lr_after, |p| p.lr),
+            |i| h.get(i).map_or(F::from_f64(f64::NAN), |p| p.raw_loss),
+        )
+    }
+
     /// Every method's suggestion.
     ///
     /// # Errors
@@ -245,5 +268,22 @@ mod tests {
         assert_eq!(test.record(1.0), Status::Done(StopReason::HistoryFull));
         assert_eq!((test.step(), test.history().len()), (2, 2));
         assert_eq!(test.record(1.0), Status::Done(StopReason::HistoryFull));
+    }
+
+    #[test]
+    fn a_test_stopped_by_a_non_finite_loss_has_its_edge_at_that_step() {
+        let mut test = RangeTestConfig::<f64>::default().build::<100>().unwrap();
+        for loss in [2.3, 2.3, 2.0, 1.0, 0.5, 0.4, 0.3] {
+            assert!(matches!(test.record(loss), Status::Continue { .. }));
+        }
+        // Before it blew up there is no edge.
+        assert_eq!(test.edge(), Err(FinderError::NoDivergence));
+        assert_eq!(
+            test.record(f64::INFINITY),
+            Status::Done(StopReason::NonFiniteLoss)
+        );
+        let edge = test.edge().unwrap();
+        assert_eq!(edge.index, 7);
+        assert_eq!(edge.lr, test.config().lr_at(7));
     }
 }

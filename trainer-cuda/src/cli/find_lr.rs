@@ -5,36 +5,46 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use onecycle_core::finder::{Method, Suggestions};
+use onecycle_core::finder::{Edge, Method, Suggestions};
 use serde::Serialize;
 
 use crate::cli::common::check_world;
 use crate::dist::{Collective, DataParallel};
 use crate::train::progress::Verbosity;
-use crate::train::range_curve::{curve_chart, read_curve_csv, suggestions};
+use crate::train::range_curve::{curve_chart, edge, read_curve_csv, suggestions};
 
 /// Output format of `onecycle find-lr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SuggestFormat {
     /// A small table.
     Text,
-    /// `{"valley": x, "slide": x, "minimum": x, "steep": x}`.
+    /// `{"auto": x, "edge": x, "valley": x, "slide": x, "minimum": x, "steep": x}`
+    /// (`auto` and `edge` are `null` when the loss did not blow up).
     Json,
 }
 
 #[derive(Serialize)]
 struct SuggestionJson {
+    auto: Option<f64>,
+    edge: Option<f64>,
     valley: f64,
     slide: f64,
     minimum: f64,
     steep: f64,
 }
 
-/// Formats suggestions as text or JSON.
-pub fn format_suggestions(s: &Suggestions<f64>, format: SuggestFormat) -> String {
+/// Formats the `auto` lr (from the divergence edge, when there is one) and fastai's four
+/// suggestions as text or JSON.
+pub fn format_suggestions(
+    s: &Suggestions<f64>,
+    edge: Option<&Edge<f64>>,
+    format: SuggestFormat,
+) -> String {
     match format {
         SuggestFormat::Json => {
             let doc = SuggestionJson {
+                auto: edge.map(|e| e.auto),
+                edge: edge.map(|e| e.lr),
                 valley: s.valley,
                 slide: s.slide,
                 minimum: s.minimum,
@@ -46,6 +56,15 @@ pub fn format_suggestions(s: &Suggestions<f64>, format: SuggestFormat) -> String
         }
         SuggestFormat::Text => {
             let mut t = String::from("method   suggested lr\n");
+            match edge {
+                Some(e) => t.push_str(&format!(
+                    "auto     {:.3e}  (--max-lr auto: a tenth of the divergence edge {:.3e})\n",
+                    e.auto, e.lr
+                )),
+                None => {
+                    t.push_str("auto     none      (the loss did not blow up: raise --end-lr)\n")
+                }
+            }
             for m in Method::ALL {
                 let v = match m {
                     Method::Valley => s.valley,
@@ -53,12 +72,7 @@ pub fn format_suggestions(s: &Suggestions<f64>, format: SuggestFormat) -> String
                     Method::Minimum => s.minimum,
                     Method::Steep => s.steep,
                 };
-                let note = if m == Method::Valley {
-                    "  (default)"
-                } else {
-                    ""
-                };
-                t.push_str(&format!("{:<8} {v:.3e}{note}\n", m.name()));
+                t.push_str(&format!("{:<8} {v:.3e}  (fastai)\n", m.name()));
             }
             t
         }
@@ -157,7 +171,8 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
             csv.display()
         )
     })?;
-    curve_chart(&outcome.curve(), Some(&s), None).save_svg(&plot)?;
+    let edge = outcome.edge.as_ref().ok();
+    curve_chart(&outcome.curve(), Some(&s), edge.map(|e| ("auto", e.auto))).save_svg(&plot)?;
     crate::train::progress::note(
         verbosity,
         &format!(
@@ -166,7 +181,7 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
             plot.display()
         ),
     );
-    out.write_all(format_suggestions(&s, args.format).as_bytes())
+    out.write_all(format_suggestions(&s, edge, args.format).as_bytes())
         .context("cannot write to stdout")?;
     Ok(())
 }
@@ -178,10 +193,11 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
 pub fn run_from_csv(path: &Path, args: &FindLrArgs, out: &mut dyn Write) -> Result<()> {
     let curve = read_curve_csv(path)?;
     let s = suggestions(&curve)?;
+    let edge = edge(&curve).ok();
     if let Some(plot) = &args.plot {
-        curve_chart(&curve, Some(&s), None).save_svg(plot)?;
+        curve_chart(&curve, Some(&s), edge.as_ref().map(|e| ("auto", e.auto))).save_svg(plot)?;
     }
-    out.write_all(format_suggestions(&s, args.format).as_bytes())
+    out.write_all(format_suggestions(&s, edge.as_ref(), args.format).as_bytes())
         .context("cannot write to stdout")?;
     Ok(())
 }
@@ -191,18 +207,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_has_exactly_the_four_keys() {
+    fn json_has_auto_edge_and_fastais_four_keys() {
         let s = Suggestions {
             valley: 1e-3,
             slide: 2e-3,
             minimum: 3e-3,
             steep: 4e-3,
         };
-        let v: serde_json::Value =
-            serde_json::from_str(&format_suggestions(&s, SuggestFormat::Json)).unwrap();
+        let edge = onecycle_core::finder::divergence_edge(
+            &[1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+            &[2.3, 2.3, 2.3, 0.5, 0.4, 9.0],
+        )
+        .unwrap();
+        let json = |e| -> serde_json::Value {
+            serde_json::from_str(&format_suggestions(&s, e, SuggestFormat::Json)).unwrap()
+        };
+        let v = json(Some(&edge));
         let obj = v.as_object().unwrap();
-        assert_eq!(obj.len(), 4);
+        assert_eq!(obj.len(), 6);
+        assert_eq!(
+            (obj["edge"].as_f64(), obj["auto"].as_f64()),
+            (Some(1.0), Some(0.1))
+        );
         assert_eq!(obj["valley"], 1e-3);
         assert_eq!(obj["steep"], 4e-3);
+        // No blow-up: `auto` is null, fastai's four are still there.
+        let v = json(None);
+        assert!(v["auto"].is_null() && v["edge"].is_null());
+        assert_eq!(v["minimum"], 3e-3);
+        let text = format_suggestions(&s, None, SuggestFormat::Text);
+        assert!(text.contains("raise --end-lr"), "{text}");
     }
 }

@@ -12,7 +12,7 @@ use crate::cli::schedule::parse_preset;
 use crate::dist::{Collective, DataParallel};
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::progress::{note, Verbosity};
-use crate::train::range_test::{range_test, valley};
+use crate::train::range_test::{auto_lr, range_test};
 use crate::train::run::{train, ResumeFrom, RunControl, RunDir, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
@@ -247,7 +247,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                     Some(c.optimizer.default_momentum()),
                     verbosity,
                 )?;
-                let v = valley(&outcome)?;
+                let v = auto_lr(&outcome)?;
                 if writer {
                     // `write_atomic` creates the run directory.
                     crate::atomic::write_atomic(
@@ -257,7 +257,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                 }
                 note(
                     verbosity,
-                    &format!("--max-lr auto: range test valley = {v:.3e}"),
+                    &format!("--max-lr auto: {v:.3e}, a tenth of the range test's divergence edge"),
                 );
                 v
             }

@@ -24,9 +24,10 @@
 //!    grid, the grid grows by one step beyond that edge for that family, up to
 //!    [`MAX_GRID_EXTENSIONS`] times (the same rule for every family, so that no baseline
 //!    is left under-tuned by the grid); a winner still on the edge is flagged in the
-//!    report. Beside that, `1cycle-finder` runs 1cycle at the valley of a range test
-//!    on each seed's own initial network (the product's workflow: no grid), with a
-//!    sensitivity row at ×1/4, ×1/2, ×2 and ×4 of seed 0's valley at `tune_budget`.
+//!    report. Beside that, `1cycle-finder` runs 1cycle at the `auto` lr of a range test
+//!    (a tenth of its divergence edge, [`onecycle_core::finder::divergence_edge`]) on each
+//!    seed's own initial network (the product's workflow: no grid), with a sensitivity row
+//!    at ×1/4, ×1/2, ×2 and ×4 of seed 0's `auto` lr at `tune_budget`.
 //!    Batch size, weight decay, momentum (0.9; 1cycle cycles 0.95→0.85) and batch-norm
 //!    settings are the same for every family.
 //! 5. **Targets.** (a) the median over seeds of the tuned constant lr's final validation
@@ -102,7 +103,7 @@ pub const BUDGETED_EVALS_PER_EPOCH: u32 = 1;
 /// The default lr grid: half-decades from 1e-2 to 1, the same for every family.
 pub const DEFAULT_GRID: [f64; 5] = [1e-2, 3e-2, 0.1, 0.3, 1.0];
 
-/// Multiples of the range test's valley in the finder's sensitivity row.
+/// Multiples of the range test's `auto` lr in the finder's sensitivity row.
 pub const SENSITIVITY: [f64; 4] = [0.25, 0.5, 2.0, 4.0];
 
 /// A schedule family of the study.
@@ -115,7 +116,7 @@ pub enum Family {
     /// Smith's three-phase 1cycle, lr from the grid.
     #[serde(rename = "1cycle-3phase")]
     Onecycle3,
-    /// 1cycle at the range test's valley (per seed).
+    /// 1cycle at the range test's `auto` lr (per seed).
     #[serde(rename = "1cycle-finder")]
     OnecycleFinder,
     /// Step decay.
@@ -494,7 +495,7 @@ pub struct Measurements {
     pub ranges: Vec<RangeRecord>,
     /// The references (reference mode), in the order given.
     pub references: Vec<ReferenceMeasured>,
-    /// Sensitivity of 1cycle to ×[`SENSITIVITY`] of seed 0's valley at the tuning budget:
+    /// Sensitivity of 1cycle to ×[`SENSITIVITY`] of seed 0's `auto` lr at the tuning budget:
     /// `(multiple, lr, final validation accuracy)`.
     pub sensitivity: Vec<(f64, f64, f64)>,
     /// The ladder runs of every family and seed.
@@ -714,17 +715,11 @@ impl Runner<'_> {
                 note(
                     cfg.verbosity,
                     &format!(
-                        "{}: seed {seed}: range-test valley {:.3e}",
-                        cfg.regime.name, range.valley
+                        "{}: seed {seed}: range test: auto {:.3e} (edge {:.3e}, valley {:.3e})",
+                        cfg.regime.name, range.auto, range.edge, range.valley
                     ),
                 );
-                self.ladder(
-                    Family::OnecycleFinder,
-                    range.valley,
-                    seed,
-                    stop_at,
-                    &mut runs,
-                )?;
+                self.ladder(Family::OnecycleFinder, range.auto, seed, stop_at, &mut runs)?;
                 ranges.push(range);
             }
         }
@@ -1006,9 +1001,9 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
 
     // The finder's sensitivity row.
     if finder {
-        let valley0 = m.ranges[0].valley;
+        let auto0 = m.ranges[0].auto;
         for mult in SENSITIVITY {
-            let lr = valley0 * mult;
+            let lr = auto0 * mult;
             let sr = run.run(Family::OnecycleFinder, lr, r.tune_budget, seed0)?;
             m.sensitivity.push((mult, lr, sr.record.final_val_acc));
         }

@@ -100,8 +100,12 @@ fn sha256_json<T: Serialize>(value: &T) -> Result<String> {
 pub struct RangeRecord {
     /// The seed of the network it ran on.
     pub seed: u64,
-    /// The valley suggestion (the max lr the finder family uses).
+    /// fastai's valley suggestion.
     pub valley: f64,
+    /// The divergence edge: where the raw loss broke down for good.
+    pub edge: f64,
+    /// The `auto` max lr (the edge / `AUTO_DIVISOR`): the max lr the finder family uses.
+    pub auto: f64,
     /// All four suggestions: `(rule, lr)`.
     pub suggestions: Vec<(String, f64)>,
     /// The recorded curve: learning rates.
@@ -154,16 +158,20 @@ impl RangeRecord {
     /// The record of `outcome`, run on a network of `seed`.
     ///
     /// # Errors
-    /// A range test too short for suggestions.
+    /// A range test too short for suggestions, or without a divergence edge.
     pub fn from_outcome(seed: u64, outcome: &RangeTestOutcome) -> Result<Self> {
         let s = outcome
             .suggestions
             .as_ref()
             .map_err(|e| anyhow::anyhow!("the range test gave no suggestion: {e}"))?;
+        let auto = crate::train::range_test::auto_lr(outcome)?;
+        let edge = outcome.edge.as_ref().map_or(f64::NAN, |e| e.lr);
         let curve = outcome.curve();
         Ok(Self {
             seed,
             valley: s.valley,
+            edge,
+            auto,
             suggestions: vec![
                 ("valley".into(), s.valley),
                 ("slide".into(), s.slide),
@@ -332,6 +340,8 @@ mod tests {
         let rec = RangeRecord {
             seed: 0,
             valley: 0.02,
+            edge: 0.5,
+            auto: 0.05,
             suggestions: vec![("valley".into(), 0.02)],
             lrs: vec![1e-3, 1e-2],
             losses: vec![2.3, 2.1],

@@ -15,9 +15,12 @@ pub struct Curve {
     pub lrs: Vec<f64>,
     /// Loss of each step (as recorded; no extra smoothing).
     pub losses: Vec<f64>,
+    /// The raw (unsmoothed) loss of each step, when recorded (the `raw_loss` column).
+    pub raw_losses: Option<Vec<f64>>,
 }
 
-/// Parses CSV text with a header naming `lr` and `loss` columns (others are ignored).
+/// Parses CSV text with a header naming `lr` and `loss` columns, and optionally `raw_loss`
+/// (others are ignored).
 ///
 /// # Errors
 /// A missing header or column, a row with too few fields, or a field that is not a
@@ -41,7 +44,11 @@ pub fn parse_curve_csv(text: &str, origin: &str) -> Result<Curve> {
             "{origin}: the header `{header}` must name an `lr` and a `loss` column (e.g. `lr,loss`)"
         );
     };
-    let mut curve = Curve::default();
+    let raw_col = find("raw_loss");
+    let mut curve = Curve {
+        raw_losses: raw_col.map(|_| Vec::new()),
+        ..Curve::default()
+    };
     for (line_no, line) in lines {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let get = |col: usize, name: &str| -> Result<f64> {
@@ -54,6 +61,9 @@ pub fn parse_curve_csv(text: &str, origin: &str) -> Result<Curve> {
         };
         curve.lrs.push(get(lr_col, "lr")?);
         curve.losses.push(get(loss_col, "loss")?);
+        if let (Some(col), Some(raw)) = (raw_col, curve.raw_losses.as_mut()) {
+            raw.push(get(col, "raw_loss")?);
+        }
     }
     if curve.lrs.is_empty() {
         bail!("{origin} has a header but no rows: record a range test first");
@@ -83,6 +93,18 @@ pub fn suggestions(curve: &Curve) -> Result<Suggestions<f64>> {
             curve.lrs.len()
         )
     })
+}
+
+/// The divergence edge and the `auto` max lr of the curve: read on its raw losses when it
+/// has them, else on the recorded (smoothed) losses, where the edge moves up by the
+/// smoothing's lag.
+///
+/// # Errors
+/// No blow-up at the end of the curve, no descent before it, too few points.
+pub fn edge(curve: &Curve) -> Result<finder::Edge<f64>> {
+    let losses = curve.raw_losses.as_deref().unwrap_or(&curve.losses);
+    finder::divergence_edge(&curve.lrs, losses)
+        .map_err(|e| anyhow::anyhow!("no auto learning rate from this curve: {e}"))
 }
 
 /// Loss against lr (log axis), with the suggestions marked on the curve and, when
@@ -173,6 +195,26 @@ mod tests {
         let c = parse_curve_csv("loss, LR ,extra\n2.5,1e-3,x\n\n2.0,1e-2,y\n", "t.csv").unwrap();
         assert_eq!(c.lrs, vec![1e-3, 1e-2]);
         assert_eq!(c.losses, vec![2.5, 2.0]);
+        assert_eq!(c.raw_losses, None);
+    }
+
+    #[test]
+    fn the_edge_reads_the_raw_column_when_there_is_one() {
+        // Smoothed losses lag: they blow up one row later than the raw ones.
+        let text = "lr,loss,raw_loss\n1e-5,2.3,2.3\n1e-4,2.3,2.3\n1e-3,2.0,1.0\n1e-2,1.0,0.5\n\
+                    1e-1,0.6,0.4\n1,0.6,5.0\n10,4.0,50.0\n";
+        let c = parse_curve_csv(text, "t.csv").unwrap();
+        assert_eq!(
+            c.raw_losses.as_deref(),
+            Some(&[2.3, 2.3, 1.0, 0.5, 0.4, 5.0, 50.0][..])
+        );
+        let e = edge(&c).unwrap();
+        assert_eq!((e.lr, e.auto), (1.0, 0.1));
+        let smoothed_only = Curve {
+            raw_losses: None,
+            ..c
+        };
+        assert_eq!(edge(&smoothed_only).unwrap().lr, 10.0);
     }
 
     #[test]
@@ -192,6 +234,7 @@ mod tests {
         let c = Curve {
             lrs: vec![1e-3, 1e-1],
             losses: vec![1.0, 3.0],
+            raw_losses: None,
         };
         assert!((interpolate_loss(&c, 1e-2) - 2.0).abs() < 1e-12);
         assert_eq!(interpolate_loss(&c, 1e-5), 1.0);

@@ -1,7 +1,7 @@
 //! The LR range test on a real network, driven by onecycle-core's state machine.
 
 use anyhow::{Context, Result};
-use onecycle_core::finder::{Point, Status, StopReason, Suggestions};
+use onecycle_core::finder::{Edge, Point, Status, StopReason, Suggestions, AUTO_DIVISOR};
 use onecycle_core::{FinderError, RangeTestConfig};
 
 use crate::data::Dataset;
@@ -39,6 +39,8 @@ pub struct RangeTestOutcome {
     pub num_steps: u32,
     /// Suggestions, or why there are none (too few points).
     pub suggestions: Result<Suggestions<f64>, FinderError>,
+    /// The divergence edge and the `auto` max lr, or why there is none.
+    pub edge: Result<Edge<f64>, FinderError>,
 }
 
 impl RangeTestOutcome {
@@ -47,6 +49,7 @@ impl RangeTestOutcome {
         Curve {
             lrs: self.points.iter().map(|p| p.lr).collect(),
             losses: self.points.iter().map(|p| p.loss).collect(),
+            raw_losses: Some(self.points.iter().map(|p| p.raw_loss).collect()),
         }
     }
 
@@ -112,18 +115,27 @@ pub fn range_test(
         stop,
         num_steps: cfg.num_steps,
         suggestions: test.suggestions(),
+        edge: test.edge(),
     })
 }
 
-/// The valley suggestion, or an error explaining what to change.
+/// The `auto` max lr (the divergence edge / [`AUTO_DIVISOR`]), or an error explaining what
+/// to change.
 ///
 /// # Errors
-/// When the curve was too short for a suggestion.
-pub fn valley(outcome: &RangeTestOutcome) -> Result<f64> {
+/// When the loss did not blow up within the sweep, or never fell.
+pub fn auto_lr(outcome: &RangeTestOutcome) -> Result<f64> {
     outcome
-        .suggestions
+        .edge
         .as_ref()
-        .map(|s| s.valley)
+        .map(|e| e.auto)
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("the range test gave no suggestion: widen --start-lr/--end-lr or raise --steps")
+        .with_context(|| {
+            format!(
+                "the range test ({} points, stopped: {:?}) gave no auto learning rate (a tenth \
+                 of its divergence edge; the divisor is {AUTO_DIVISOR})",
+                outcome.points.len(),
+                outcome.stop
+            )
+        })
 }
