@@ -18,7 +18,8 @@ use burn::optim::ModuleOptimizer;
 use onecycle_core::{ConfigError, OneCycle, OneCycleConfig};
 
 /// The pair burn's `Learner` takes for 1cycle: the lr scheduler and `optimizer` with its
-/// momentum (SGD) or β₁ (Adam, AdamW) cycled by the same schedule.
+/// momentum (SGD) or β₁ (Adam, AdamW) cycled by the same schedule, and the gradient
+/// clipping `optimizer` configures applied as burn's `init()` applies it.
 ///
 /// # Errors
 /// The core's [`ConfigError`] for an invalid `config`.
@@ -29,6 +30,6 @@ pub fn one_cycle<C: MomentumOptimizer>(
     let schedule: OneCycle<f64> = config.build()?;
     Ok((
         ScheduleLr::new(schedule),
-        ModuleOptimizer::from(Cycled::new(optimizer, schedule)),
+        Cycled::new(optimizer, schedule).init(),
     ))
 }

@@ -13,6 +13,7 @@
 //! has had, which is the global step whenever every parameter gets a gradient at every step
 //! (ordinary training). A parameter that is frozen for a while lags behind.
 
+use burn::optim::grad_clipping::GradientClipping;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
     join_path, Adam, AdamConfig, AdamW, AdamWConfig, LearningRate, Optimizer, RecordState, Sgd,
@@ -28,6 +29,11 @@ pub trait MomentumOptimizer: Clone + Send + Sync + 'static {
 
     /// The optimiser with momentum (β₁ for Adam) `momentum`, or the configured one for `None`.
     fn build_with(&self, momentum: Option<f64>) -> Self::Optim;
+
+    /// The gradient clipping the configuration asks for, which burn applies on the
+    /// [`ModuleOptimizer`](burn::optim::ModuleOptimizer) its `init()` builds (its `build()`
+    /// leaves it out); [`Cycled::init`] applies it the same way.
+    fn grad_clipping(&self) -> Option<GradientClipping>;
 }
 
 /// burn's SGD with momentum: the dampening and Nesterov flag of `momentum` are kept, its
@@ -51,6 +57,10 @@ impl MomentumOptimizer for SgdMomentum {
         }
         self.sgd.clone().with_momentum(Some(m)).build()
     }
+
+    fn grad_clipping(&self) -> Option<GradientClipping> {
+        self.sgd.init().grad_clipping().cloned()
+    }
 }
 
 impl MomentumOptimizer for AdamConfig {
@@ -64,6 +74,10 @@ impl MomentumOptimizer for AdamConfig {
             None => self.build(),
         }
     }
+
+    fn grad_clipping(&self) -> Option<GradientClipping> {
+        self.init().grad_clipping().cloned()
+    }
 }
 
 impl MomentumOptimizer for AdamWConfig {
@@ -76,14 +90,19 @@ impl MomentumOptimizer for AdamWConfig {
             None => self.build(),
         }
     }
+
+    fn grad_clipping(&self) -> Option<GradientClipping> {
+        self.init().grad_clipping().cloned()
+    }
 }
 
 /// burn's optimiser `C` with its momentum / β₁ taken from `schedule` at every step.
 ///
-/// Use it through [`ModuleOptimizer::from`](burn::optim::ModuleOptimizer) like any burn
-/// optimiser; gradient clipping goes on the `ModuleOptimizer`
-/// ([`with_grad_clipping`](burn::optim::ModuleOptimizer::with_grad_clipping)). A schedule
-/// without momentum (a baseline) leaves the configured value in place.
+/// [`Cycled::init`] gives the [`ModuleOptimizer`](burn::optim::ModuleOptimizer) burn's
+/// `Learner` takes, with the configuration's gradient clipping applied as burn's own
+/// `init()` applies it ([`ModuleOptimizer::from`](burn::optim::ModuleOptimizer) alone would
+/// leave the clipping out). A schedule without momentum (a baseline) leaves the configured
+/// value in place.
 #[derive(Clone, Debug)]
 pub struct Cycled<C, S> {
     config: C,
@@ -94,6 +113,20 @@ impl<C: MomentumOptimizer, S: Schedule<f64>> Cycled<C, S> {
     /// `config`'s optimiser, cycled by `schedule`.
     pub fn new(config: C, schedule: S) -> Self {
         Self { config, schedule }
+    }
+
+    /// The whole-module optimiser, with the gradient clipping `config` asks for (as burn's
+    /// `init()` applies it: on the `ModuleOptimizer`, before the update).
+    pub fn init(self) -> burn::optim::ModuleOptimizer
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let clipping = self.config.grad_clipping();
+        let optim = burn::optim::ModuleOptimizer::from(self);
+        match clipping {
+            Some(c) => optim.with_grad_clipping(c),
+            None => optim,
+        }
     }
 
     /// The momentum (β₁) used for a parameter's update number `step` (from 0), or `None`

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 use burn::train::{ClassificationOutput, RegressionOutput, TrainStep};
-use onecycle_core::finder::{Point, RangeTestConfig, Status, StopReason, Suggestions};
+use onecycle_core::finder::{Edge, Point, RangeTestConfig, Status, StopReason, Suggestions};
 use onecycle_core::FinderError;
 
 use crate::Error;
@@ -47,6 +47,11 @@ pub struct RangeTestOutcome {
     /// fastai's four suggestions (valley, slide, minimum, steep), or why the curve was too
     /// short for them.
     pub suggestions: Result<Suggestions<f64>, FinderError>,
+    /// onecycle's divergence edge (where the raw loss broke down for good) and its `auto`
+    /// max lr, a tenth of it: far steadier over seeds than fastai's rules (see
+    /// [`onecycle_core::finder::divergence_edge`]); an error when the loss did not blow up
+    /// within the sweep.
+    pub edge: Result<Edge<f64>, FinderError>,
 }
 
 /// Runs onecycle-core's LR range test (Smith 2017; fastai's `lr_find`) on `model`: trains a
@@ -95,6 +100,7 @@ where
         curve: test.history().to_vec(),
         stop,
         suggestions: test.suggestions(),
+        edge: test.edge(),
     })
 }
 

@@ -223,3 +223,55 @@ fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
     lr_check.assert_power(0.8);
     assert_loss_falls(&updates);
 }
+
+/// The largest weight change of one SGD step (momentum 0, so the step is `lr · g`, with `g`
+/// clipped or not) from the probe's first batch.
+fn first_step_change(
+    clipping: Option<burn::optim::grad_clipping::GradientClippingConfig>,
+) -> (f64, f64) {
+    let device = device(7);
+    let data = blobs(600, 3);
+    let optimizer = SgdMomentum {
+        sgd: SgdConfig::new().with_gradient_clipping(clipping),
+        momentum: MomentumConfig {
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+        },
+    };
+    let config = OneCycleConfig::pytorch(0.5, STEPS);
+    let (mut scheduler, mut optim) = one_cycle(config, optimizer).expect("valid config");
+    let model = Probe::new(&device);
+    let lr = scheduler.step();
+    let out = TrainStep::step(&model, to_batch(&data[..BATCH], &device));
+    let before = to_f64(model.linear.weight.val().into_data());
+    let model = optim.step(lr, model, out.grads);
+    let after = to_f64(model.linear.weight.val().into_data());
+    let change = sub(&before, &after)
+        .iter()
+        .fold(0f64, |m, d| m.max(d.abs()));
+    (lr, change)
+}
+
+#[test]
+fn configured_gradient_clipping_is_applied_as_burns_init_applies_it() {
+    use burn::optim::grad_clipping::GradientClippingConfig;
+    let clip = 1e-4f32;
+    let (lr, free) = first_step_change(None);
+    let (_, clipped) = first_step_change(Some(GradientClippingConfig::Value(clip)));
+    let bound = lr * f64::from(clip);
+    // The test's power: unclipped, the same step moves a weight far past the bound.
+    assert!(
+        free > 10.0 * bound,
+        "unclipped change {free:e}, bound {bound:e}"
+    );
+    // Clipped by value, no weight moves more than lr · clip (f32 rounding aside).
+    assert!(
+        clipped <= bound * (1.0 + 1e-4),
+        "clipped change {clipped:e} > {bound:e}"
+    );
+    assert!(
+        clipped > 0.5 * bound,
+        "clipped change {clipped:e}: the step did not happen"
+    );
+}

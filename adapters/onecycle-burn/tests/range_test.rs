@@ -8,7 +8,7 @@ use common::{blobs, device, loader, Probe};
 use onecycle_burn::{range_test, Error, MAX_RANGE_STEPS};
 use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::FinderError;
-use onecycle_readback::assert_sweep;
+use onecycle_readback::{assert_edge, assert_sweep};
 
 #[test]
 fn suggestions_lie_inside_the_sweep_and_the_model_is_untouched() {
@@ -30,6 +30,7 @@ fn suggestions_lie_inside_the_sweep_and_the_model_is_untouched() {
         1e-5,
         100.0,
     );
+    assert_edge(&outcome.curve, outcome.stop, &outcome.edge);
     assert_eq!(model.weights(), before, "the caller's weights changed");
 }
 

@@ -2,7 +2,7 @@
 
 use candle_core::{DType, Tensor, Var};
 use candle_nn::optim::Optimizer;
-use onecycle_core::finder::{Point, RangeTestConfig, Status, StopReason, Suggestions};
+use onecycle_core::finder::{Edge, Point, RangeTestConfig, Status, StopReason, Suggestions};
 use onecycle_core::FinderError;
 
 use crate::Error;
@@ -21,6 +21,11 @@ pub struct RangeTestOutcome {
     /// fastai's four suggestions (valley, slide, minimum, steep), or why the curve was too
     /// short for them.
     pub suggestions: Result<Suggestions<f64>, FinderError>,
+    /// onecycle's divergence edge (where the raw loss broke down for good) and its `auto`
+    /// max lr, a tenth of it: far steadier over seeds than fastai's rules (see
+    /// [`onecycle_core::finder::divergence_edge`]); an error when the loss did not blow up
+    /// within the sweep.
+    pub edge: Result<Edge<f64>, FinderError>,
 }
 
 /// Runs onecycle-core's LR range test (Smith 2017; fastai's `lr_find`): at step `k` it sets
@@ -73,6 +78,7 @@ where
         curve: test.history().to_vec(),
         stop: stop?,
         suggestions: test.suggestions(),
+        edge: test.edge(),
     })
 }
 

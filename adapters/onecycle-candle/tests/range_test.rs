@@ -10,7 +10,7 @@ use common::{batches, mnist, Probe};
 use onecycle_candle::{range_test, Error, MAX_RANGE_STEPS};
 use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::FinderError;
-use onecycle_readback::assert_sweep;
+use onecycle_readback::{assert_edge, assert_sweep};
 
 /// A probe that has been trained a little, so "restored" is not "still zero".
 fn trained_probe(batches: &[common::Batch]) -> Probe {
@@ -47,6 +47,7 @@ fn suggestions_lie_inside_the_sweep_and_the_weights_are_restored() {
         1e-5,
         100.0,
     );
+    assert_edge(&outcome.curve, outcome.stop, &outcome.edge);
 }
 
 #[test]

@@ -65,6 +65,37 @@ pub fn assert_sweep(
     );
 }
 
+/// The divergence edge of a sweep, checked against the curve it came from: a test stopped by
+/// a blown-up loss has one, at a recorded lr past the lowest raw loss (or at the unrecorded
+/// step after the last point, for a non-finite loss), and `auto` is a tenth of it.
+///
+/// # Panics
+/// When the edge is missing or off the curve.
+pub fn assert_edge(
+    curve: &[onecycle_core::finder::Point<f64>],
+    stop: onecycle_core::finder::StopReason,
+    edge: &Result<onecycle_core::finder::Edge<f64>, onecycle_core::FinderError>,
+) {
+    use onecycle_core::finder::StopReason;
+    if stop == StopReason::Completed {
+        return;
+    }
+    let e = edge
+        .as_ref()
+        .expect("a blown-up sweep has a divergence edge");
+    let lowest = (0..curve.len())
+        .min_by(|&i, &j| curve[i].raw_loss.total_cmp(&curve[j].raw_loss))
+        .expect("points");
+    assert!(
+        e.index > lowest && e.index <= curve.len(),
+        "{e:?}, lowest at {lowest}"
+    );
+    if let Some(p) = curve.get(e.index) {
+        assert_eq!(e.lr, p.lr);
+    }
+    assert_eq!(e.auto, e.lr / onecycle_core::finder::AUTO_DIVISOR);
+}
+
 /// `argmin_c ‖a − c·b‖²`.
 #[must_use]
 pub fn ratio(a: &[f64], b: &[f64]) -> f64 {
