@@ -131,7 +131,7 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
         assert!(lr > 1e-7 && lr < 10.0, "suggestion {lr} outside the sweep");
     }
     // The loss blows up within the sweep (to 10): the edge is a recorded lr past the
-    // lowest raw loss, and `auto` a tenth of it.
+    // lowest raw loss, and `auto` that lr / AUTO_DIVISOR.
     let edge = out.edge.unwrap();
     let lowest = (0..out.points.len())
         .min_by(|&i, &j| out.points[i].raw_loss.total_cmp(&out.points[j].raw_loss))
@@ -140,7 +140,7 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
         edge.index > lowest,
         "edge {edge:?}, lowest raw loss at {lowest}"
     );
-    assert_eq!(edge.auto, edge.lr / 10.0);
+    assert_eq!(edge.auto, edge.lr / onecycle_core::finder::AUTO_DIVISOR);
     // The curve must come down before it diverges: real learning happened.
     let min = out
         .points

@@ -15,8 +15,8 @@
 //!   `num_steps / 10` and the last 5 points.
 //!
 //! * the divergence edge ([`divergence_edge`], onecycle's addition): where the raw loss
-//!   breaks down for good; the `auto` learning rate is a tenth of it ([`AUTO_DIVISOR`]),
-//!   far steadier over seeds than fastai's rules;
+//!   breaks down for good; the `auto` learning rate is that lr / [`AUTO_DIVISOR`] (30), far
+//!   steadier over seeds than fastai's rules;
 //!
 //! [`RangeTest`] is the state machine (see its example for the whole loop); [`suggest`] and
 //! [`suggest_all`] read a curve recorded elsewhere (a CSV, another framework).

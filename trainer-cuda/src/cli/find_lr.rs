@@ -58,8 +58,10 @@ pub fn format_suggestions(
             let mut t = String::from("method   suggested lr\n");
             match edge {
                 Some(e) => t.push_str(&format!(
-                    "auto     {:.3e}  (--max-lr auto: a tenth of the divergence edge {:.3e})\n",
-                    e.auto, e.lr
+                    "auto     {:.3e}  (--max-lr auto: the divergence edge {:.3e} / {})\n",
+                    e.auto,
+                    e.lr,
+                    onecycle_core::finder::AUTO_DIVISOR
                 )),
                 None => {
                     t.push_str("auto     none      (the loss did not blow up: raise --end-lr)\n")
@@ -227,7 +229,7 @@ mod tests {
         assert_eq!(obj.len(), 6);
         assert_eq!(
             (obj["edge"].as_f64(), obj["auto"].as_f64()),
-            (Some(1.0), Some(0.1))
+            (Some(1.0), Some(1.0 / 30.0))
         );
         assert_eq!(obj["valley"], 1e-3);
         assert_eq!(obj["steep"], 4e-3);

@@ -257,7 +257,10 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                 }
                 note(
                     verbosity,
-                    &format!("--max-lr auto: {v:.3e}, a tenth of the range test's divergence edge"),
+                    &format!(
+                        "--max-lr auto: {v:.3e}, the range test's divergence edge / {}",
+                        onecycle_core::finder::AUTO_DIVISOR
+                    ),
                 );
                 v
             }

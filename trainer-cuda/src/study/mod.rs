@@ -25,7 +25,7 @@
 //!    [`MAX_GRID_EXTENSIONS`] times (the same rule for every family, so that no baseline
 //!    is left under-tuned by the grid); a winner still on the edge is flagged in the
 //!    report. Beside that, `1cycle-finder` runs 1cycle at the `auto` lr of a range test
-//!    (a tenth of its divergence edge, [`onecycle_core::finder::divergence_edge`]) on each
+//!    (its divergence edge / 30, [`onecycle_core::finder::divergence_edge`]) on each
 //!    seed's own initial network (the product's workflow: no grid), with a sensitivity row
 //!    at ×1/4, ×1/2, ×2 and ×4 of seed 0's `auto` lr at `tune_budget`.
 //!    Batch size, weight decay, momentum (0.9; 1cycle cycles 0.95→0.85) and batch-norm
@@ -716,10 +716,19 @@ impl Runner<'_> {
                     cfg.verbosity,
                     &format!(
                         "{}: seed {seed}: range test: auto {:.3e} (edge {:.3e}, valley {:.3e})",
-                        cfg.regime.name, range.auto, range.edge, range.valley
+                        cfg.regime.name,
+                        range.auto(),
+                        range.edge,
+                        range.valley
                     ),
                 );
-                self.ladder(Family::OnecycleFinder, range.auto, seed, stop_at, &mut runs)?;
+                self.ladder(
+                    Family::OnecycleFinder,
+                    range.auto(),
+                    seed,
+                    stop_at,
+                    &mut runs,
+                )?;
                 ranges.push(range);
             }
         }
@@ -1001,7 +1010,7 @@ pub fn run_study(cfg: &StudyConfig, data: &Split) -> Result<StudyReport> {
 
     // The finder's sensitivity row.
     if finder {
-        let auto0 = m.ranges[0].auto;
+        let auto0 = m.ranges[0].auto();
         for mult in SENSITIVITY {
             let lr = auto0 * mult;
             let sr = run.run(Family::OnecycleFinder, lr, r.tune_budget, seed0)?;

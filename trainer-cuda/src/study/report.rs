@@ -415,7 +415,7 @@ impl StudyReport {
         let targets = rep.targets.clone();
         for &family in &cfg.families {
             let lr = if family == Family::OnecycleFinder {
-                Spread::of(&rep.ranges.iter().map(|x| x.auto).collect::<Vec<_>>()).median
+                Spread::of(&rep.ranges.iter().map(|x| x.auto()).collect::<Vec<_>>()).median
             } else {
                 rep.winners
                     .iter()
@@ -709,16 +709,16 @@ impl StudyReport {
         }
         let _ = writeln!(
             s,
-            "\nRange test per seed, `auto` (a tenth of the divergence edge; fastai's valley in parentheses): {}. Sensitivity of 1cycle at {} epochs to seed 0's `auto`: {}.",
+            "\nRange test per seed, `auto` (the divergence edge / 30; fastai's valley in parentheses): {}. Sensitivity of 1cycle at {} epochs to seed 0's `auto`: {}.",
             self.ranges
                 .iter()
-                .map(|x| format!("seed {}: {:.3e} ({:.3e})", x.seed, x.auto, x.valley))
+                .map(|x| format!("seed {}: {:.3e} ({:.3e})", x.seed, x.auto(), x.valley))
                 .collect::<Vec<_>>()
                 .join(", "),
             show_epochs(r.tune_budget),
             std::iter::once((
                 1.0,
-                self.ranges.first().map_or(f64::NAN, |x| x.auto),
+                self.ranges.first().map_or(f64::NAN, |x| x.auto()),
                 self.val_at(Family::OnecycleFinder, 0, r.tune_budget)
             ))
             .chain(self.sensitivity.iter().map(|x| (x.multiple, x.lr, x.val_acc)))
@@ -936,7 +936,7 @@ impl StudyReport {
             minimum: get("minimum"),
             steep: get("steep"),
         };
-        let mut c = curve_chart(&curve, Some(&s), Some(("auto", rr.auto)));
+        let mut c = curve_chart(&curve, Some(&s), Some(("auto", rr.auto())));
         c.title = format!("{}: LR range test (seed 0)", self.regime.name);
         Some(c)
     }

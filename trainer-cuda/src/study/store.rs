@@ -102,10 +102,9 @@ pub struct RangeRecord {
     pub seed: u64,
     /// fastai's valley suggestion.
     pub valley: f64,
-    /// The divergence edge: where the raw loss broke down for good.
+    /// The divergence edge: where the raw loss broke down for good
+    /// ([`RangeRecord::auto`] is the max lr the finder family uses).
     pub edge: f64,
-    /// The `auto` max lr (the edge / `AUTO_DIVISOR`): the max lr the finder family uses.
-    pub auto: f64,
     /// All four suggestions: `(rule, lr)`.
     pub suggestions: Vec<(String, f64)>,
     /// The recorded curve: learning rates.
@@ -127,6 +126,14 @@ impl RangeRecord {
             ..self.clone()
         };
         sha256_json(&bare)
+    }
+
+    /// The `auto` max lr: the divergence edge / [`AUTO_DIVISOR`]
+    /// (derived, so a record stays right if the divisor changes).
+    ///
+    /// [`AUTO_DIVISOR`]: onecycle_core::finder::AUTO_DIVISOR
+    pub fn auto(&self) -> f64 {
+        self.edge / onecycle_core::finder::AUTO_DIVISOR
     }
 
     /// The record with the key it is stored under and the hash of its own content.
@@ -164,14 +171,13 @@ impl RangeRecord {
             .suggestions
             .as_ref()
             .map_err(|e| anyhow::anyhow!("the range test gave no suggestion: {e}"))?;
-        let auto = crate::train::range_test::auto_lr(outcome)?;
+        crate::train::range_test::auto_lr(outcome)?;
         let edge = outcome.edge.as_ref().map_or(f64::NAN, |e| e.lr);
         let curve = outcome.curve();
         Ok(Self {
             seed,
             valley: s.valley,
             edge,
-            auto,
             suggestions: vec![
                 ("valley".into(), s.valley),
                 ("slide".into(), s.slide),
@@ -341,7 +347,6 @@ mod tests {
             seed: 0,
             valley: 0.02,
             edge: 0.5,
-            auto: 0.05,
             suggestions: vec![("valley".into(), 0.02)],
             lrs: vec![1e-3, 1e-2],
             losses: vec![2.3, 2.1],

@@ -209,7 +209,7 @@ mod tests {
             Some(&[2.3, 2.3, 1.0, 0.5, 0.4, 5.0, 50.0][..])
         );
         let e = edge(&c).unwrap();
-        assert_eq!((e.lr, e.auto), (1.0, 0.1));
+        assert_eq!((e.lr, e.auto), (1.0, 1.0 / 30.0));
         let smoothed_only = Curve {
             raw_losses: None,
             ..c

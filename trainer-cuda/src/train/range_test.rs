@@ -132,8 +132,8 @@ pub fn auto_lr(outcome: &RangeTestOutcome) -> Result<f64> {
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
             format!(
-                "the range test ({} points, stopped: {:?}) gave no auto learning rate (a tenth \
-                 of its divergence edge; the divisor is {AUTO_DIVISOR})",
+                "the range test ({} points, stopped: {:?}) gave no auto learning rate (its \
+                 divergence edge / {AUTO_DIVISOR})",
                 outcome.points.len(),
                 outcome.stop
             )
