@@ -48,7 +48,7 @@ pub struct RangeTestOutcome {
     /// short for them.
     pub suggestions: Result<Suggestions<f64>, FinderError>,
     /// onecycle's divergence edge (where the raw loss broke down for good) and its `auto`
-    /// max lr, a tenth of it: far steadier over seeds than fastai's rules (see
+    /// max lr, the edge / 30: far steadier over seeds than fastai's rules (see
     /// [`onecycle_core::finder::divergence_edge`]); an error when the loss did not blow up
     /// within the sweep.
     pub edge: Result<Edge<f64>, FinderError>,

@@ -67,7 +67,7 @@ pub fn assert_sweep(
 
 /// The divergence edge of a sweep, checked against the curve it came from: a test stopped by
 /// a blown-up loss has one, at a recorded lr past the lowest raw loss (or at the unrecorded
-/// step after the last point, for a non-finite loss), and `auto` is a tenth of it.
+/// step after the last point, for a non-finite loss), and `auto` is it divided by `AUTO_DIVISOR`.
 ///
 /// # Panics
 /// When the edge is missing or off the curve.
