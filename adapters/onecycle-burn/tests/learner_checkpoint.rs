@@ -11,7 +11,7 @@ use std::path::Path;
 use burn::optim::AdamConfig;
 use burn::train::metric::{LearningRateMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use common::{blobs, device, loader, Probe};
+use common::{blobs, device, loader, logged_lrs, Probe};
 use onecycle_burn::one_cycle;
 use onecycle_core::{ConfigError, OneCycleConfig};
 
@@ -40,26 +40,6 @@ fn run(dir: &Path, model: Probe, epochs: usize, resume: Option<usize>) -> Probe 
         training = training.checkpoint(epoch);
     }
     training.launch(Learner::new(model, optim, scheduler)).model
-}
-
-/// The learning rates burn's `LearningRateMetric` logged for `epoch`, in order. burn writes
-/// one `value,count` line per step with the f64 in Rust's shortest round-trip form, and may
-/// close the epoch with a `value,final` summary line, which is skipped.
-fn logged_lrs(dir: &Path, epoch: usize) -> Vec<f64> {
-    let path = dir
-        .join("train")
-        .join(format!("epoch-{epoch}"))
-        .join("Learning_Rate.log");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter(|line| !line.ends_with(",final"))
-        .map(|line| {
-            let value = line.split(',').next().unwrap_or_default();
-            value
-                .parse()
-                .unwrap_or_else(|e| panic!("{}: line {line:?}: {e}", path.display()))
-        })
-        .collect()
 }
 
 #[test]

@@ -21,55 +21,16 @@ mod common;
 
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
-use burn::tensor::TensorData;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsAccumulator, SgdConfig};
 use burn::train::TrainStep;
-use common::{blobs, device, to_batch, Probe};
+use common::{blobs, device, leaf, loader, logged_lrs, state_tensors, to_batch, to_f64, Probe};
 use onecycle_burn::{one_cycle, SgdMomentum};
-use onecycle_core::{Anneal, OneCycleConfig, Phases};
+use onecycle_core::{Anneal, OneCycleConfig, Phases, Schedule};
 use onecycle_readback::{lr_tolerance, ratio, sub, LrCheck};
 
 const STEPS: u32 = 300;
 const BATCH: usize = 12;
 const MOMENTUM_TOL: f64 = 1e-6;
-
-/// burn's optimiser state for the probe's one weight tensor, by leaf name (`velocity`,
-/// `moment_1`, `moment_2`, ...), decoded from the optimiser record's burnpack bytes.
-fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<f64>)> {
-    let bytes = optim.to_record().into_bytes().expect("optimiser record");
-    let reader = burn_pack::Reader::from_bytes(bytes).expect("burnpack");
-    reader
-        .tensor_names()
-        .into_iter()
-        .map(|name| {
-            let raw = reader.tensor_data(name).expect("tensor bytes");
-            let values = raw
-                .chunks_exact(4)
-                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect();
-            (name.to_owned(), values)
-        })
-        .collect()
-}
-
-fn leaf<'a>(state: &'a [(String, Vec<f64>)], suffix: &str) -> &'a [f64] {
-    let found: Vec<_> = state.iter().filter(|(n, _)| n.ends_with(suffix)).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one `{suffix}` tensor in {:?}",
-        state.iter().map(|s| &s.0).collect::<Vec<_>>()
-    );
-    &found[0].1
-}
-
-fn to_f64(data: TensorData) -> Vec<f64> {
-    data.try_to_vec::<f32>()
-        .expect("f32")
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
 
 /// One recorded update: what went in and what burn's state says afterwards.
 struct Update {
@@ -85,46 +46,81 @@ fn train(
     config: OneCycleConfig<f64>,
     optimizer: impl onecycle_burn::MomentumOptimizer,
 ) -> Vec<Update> {
-    let device = device(7);
-    let data = blobs(600, 3);
+    let (updates, _) = train_on(
+        config,
+        optimizer,
+        &blobs(600, 3),
+        Probe::new(&device(7)),
+        Feed {
+            batch: BATCH,
+            accumulation: 1,
+            updates: STEPS as usize,
+        },
+    );
+    updates
+}
+
+/// How the data feeds the updates.
+#[derive(Clone, Copy)]
+struct Feed {
+    /// Examples per batch.
+    batch: usize,
+    /// Batches whose gradients are summed (burn's `GradientsAccumulator`) into one update.
+    accumulation: usize,
+    /// Optimiser updates.
+    updates: usize,
+}
+
+/// Trains `model` on `data` in order, batch after batch (wrapping around): per update, one
+/// scheduler step and one optimiser step on the summed gradients of `feed.accumulation`
+/// batches, as burn's `Learner` does under `grads_accumulation`. Returns every update and
+/// the trained model.
+fn train_on(
+    config: OneCycleConfig<f64>,
+    optimizer: impl onecycle_burn::MomentumOptimizer,
+    data: &[common::Item],
+    mut model: Probe,
+    feed: Feed,
+) -> (Vec<Update>, Probe) {
+    let device = model.linear.weight.device();
     let (mut scheduler, mut optim) = one_cycle(config, optimizer).expect("valid config");
-    let mut model = Probe::new(&device);
     let mut updates = Vec::new();
-    for k in 0..STEPS as usize {
-        let start = (k * BATCH) % data.len();
-        let batch = to_batch(&data[start..start + BATCH], &device);
-        let lr = scheduler.step();
-        let out = TrainStep::step(&model, batch);
-        let loss = out
-            .item
-            .loss
-            .clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap()[0];
-        let grad = out
-            .grads
+    let mut batch_index = 0;
+    for _ in 0..feed.updates {
+        let mut accumulator = GradientsAccumulator::<Probe>::new();
+        let mut loss = 0.0;
+        for _ in 0..feed.accumulation {
+            let start = (batch_index * feed.batch) % data.len();
+            batch_index += 1;
+            let out = TrainStep::step(&model, to_batch(&data[start..start + feed.batch], &device));
+            loss += f64::from(out.item.loss.into_data().try_to_vec::<f32>().unwrap()[0]);
+            accumulator.accumulate(&model, out.grads);
+        }
+        let grads = accumulator.grads();
+        let grad = grads
             .get::<2>(model.linear.weight.id)
             .expect("weight gradient");
         let before = to_f64(model.linear.weight.val().into_data());
-        model = optim.step(lr, model, out.grads);
+        let lr = scheduler.step();
+        model = optim.step(lr, model, grads);
         updates.push(Update {
             grad: to_f64(grad.into_data()),
             before,
             after: to_f64(model.linear.weight.val().into_data()),
             state: state_tensors(&optim),
-            loss: f64::from(loss),
+            loss: loss / feed.accumulation as f64,
         });
     }
-    updates
+    (updates, model)
 }
 
 fn assert_loss_falls(updates: &[Update]) {
     let mean = |u: &[Update]| u.iter().map(|u| u.loss).sum::<f64>() / u.len() as f64;
-    let (first, last) = (mean(&updates[..30]), mean(&updates[updates.len() - 30..]));
+    let n = updates.len() / 10;
+    let (first, last) = (mean(&updates[..n]), mean(&updates[updates.len() - n..]));
     assert!(
         last < 0.7 * first,
-        "loss did not fall: first 30 steps {first:.4}, last 30 {last:.4}"
+        "loss did not fall: first {n} updates {first:.4}, last {n} {last:.4}"
     );
 }
 
@@ -179,19 +175,19 @@ fn sgd_uses_the_cores_lr_and_momentum_at_every_step_three_phase_linear() {
     check_sgd(config);
 }
 
-#[test]
-fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
-    let (beta_2, epsilon) = (0.999f32, 1e-5f32);
-    let config = OneCycleConfig::fastai(0.05, STEPS);
-    let schedule = config.build().unwrap();
-    let updates = train(
-        config,
-        AdamConfig::new().with_beta_2(beta_2).with_epsilon(epsilon),
-    );
+/// Adam's or AdamW's updates (`decoupled_decay`: AdamW's weight decay, 0 for Adam) read
+/// back: β₁ from the first moment, the lr from the weight change against burn's direction.
+fn check_adam(
+    name: &str,
+    updates: &[Update],
+    schedule: &impl Schedule<f64>,
+    (beta_2, epsilon): (f32, f32),
+    decoupled_decay: f64,
+) {
     let lr_at = |k: usize| schedule.lr(k as u32);
     let (mut lr_check, mut worst_b) = (LrCheck::new(), 0f64);
     for (k, u) in updates.iter().enumerate() {
-        let beta_1 = schedule.momentum(k as u32).expect("fastai cycles β₁");
+        let beta_1 = schedule.momentum(k as u32).expect("the schedule cycles β₁");
         // burn keeps β₁ in f32.
         let beta_1 = f64::from(beta_1 as f32);
         let m = leaf(&u.state, "moment_1");
@@ -204,9 +200,10 @@ fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
         worst_b = worst_b.max((used_b - beta_1).abs());
         assert!(
             (used_b - beta_1).abs() < MOMENTUM_TOL,
-            "step {k}: Adam used β₁ {used_b}, core {beta_1}"
+            "update {k}: {name} used β₁ {used_b}, core {beta_1}"
         );
-        // burn's direction at time t = k + 1, with the β₁ it used.
+        // burn's direction at time t = k + 1, with the β₁ it used; AdamW adds its decoupled
+        // decay `λ·w` to it (`w ← w·(1 − lr·λ) − lr·direction`).
         let t = (k + 1) as i32;
         let bc2 = (1.0 - f64::from(beta_2).powi(t)).sqrt();
         let factor = bc2 / (1.0 - used_b.powi(t));
@@ -214,14 +211,124 @@ fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
         let direction: Vec<f64> = m
             .iter()
             .zip(v)
-            .map(|(m, v)| m * factor / (v.sqrt() + f64::from(epsilon) * bc2))
+            .zip(&u.before)
+            .map(|((m, v), w)| {
+                m * factor / (v.sqrt() + f64::from(epsilon) * bc2) + decoupled_decay * w
+            })
             .collect();
         let used_lr = ratio(&sub(&u.before, &u.after), &direction);
-        lr_check.check("Adam", k, used_lr, lr_at, lr_tolerance(&u.before, &u.after));
+        lr_check.check(name, k, used_lr, lr_at, lr_tolerance(&u.before, &u.after));
     }
-    eprintln!("Adam worst β₁ error {worst_b:e}");
+    eprintln!("{name} worst β₁ error {worst_b:e}");
     lr_check.assert_power(0.8);
-    assert_loss_falls(&updates);
+    assert_loss_falls(updates);
+}
+
+#[test]
+fn adam_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
+    let (beta_2, epsilon) = (0.999f32, 1e-5f32);
+    let config = OneCycleConfig::fastai(0.05, STEPS);
+    let updates = train(
+        config,
+        AdamConfig::new().with_beta_2(beta_2).with_epsilon(epsilon),
+    );
+    check_adam(
+        "Adam",
+        &updates,
+        &config.build().unwrap(),
+        (beta_2, epsilon),
+        0.0,
+    );
+}
+
+#[test]
+fn adamw_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
+    let (beta_2, epsilon, decay) = (0.99f32, 1e-6f32, 0.05f32);
+    let config = OneCycleConfig::fastai(0.05, STEPS);
+    let updates = train(
+        config,
+        AdamWConfig::new()
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .with_weight_decay(decay),
+    );
+    let schedule = config.build().unwrap();
+    check_adam(
+        "AdamW",
+        &updates,
+        &schedule,
+        (beta_2, epsilon),
+        f64::from(decay),
+    );
+}
+
+/// burn's `Learner` under `grads_accumulation(2)`, 60 updates of 2 batches: burn 0.22 calls
+/// the lr scheduler only when it steps the optimiser (single-device, multi-device and DDP
+/// strategies alike), so lr and β₁ both count optimiser updates. The Learner's final weights
+/// equal, bit for bit, those of the same updates made by hand, whose β₁ and lr read back as
+/// the core's values at the update's index; and the lr burn logs per batch is the core's lr
+/// of the latest update.
+#[test]
+fn under_gradient_accumulation_lr_and_beta1_count_optimiser_updates() {
+    use burn::train::metric::LearningRateMetric;
+    use burn::train::{Learner, SupervisedTraining};
+    const TRAIN: usize = 192;
+    const EPOCHS: usize = 10;
+    let feed = Feed {
+        batch: 16,
+        accumulation: 2,
+        updates: EPOCHS * TRAIN / 32,
+    };
+    let config = OneCycleConfig::fastai(0.05, feed.updates as u32);
+    let adam = || AdamConfig::new().with_epsilon(1e-5);
+    let data = blobs(TRAIN, 2);
+    let initial = Probe::new(&device(5));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (scheduler, optim) = one_cycle(config, adam()).unwrap();
+    let learned = SupervisedTraining::new(
+        tmp.path(),
+        loader(data.clone(), feed.batch),
+        loader(blobs(48, 9), feed.batch),
+    )
+    .metric_train_numeric(LearningRateMetric::new())
+    .with_application_logger(None)
+    .grads_accumulation(feed.accumulation)
+    .num_epochs(EPOCHS)
+    .launch(Learner::new(initial.clone(), optim, scheduler))
+    .model;
+
+    let (updates, by_hand) = train_on(config, adam(), &data, initial.clone(), feed);
+    let schedule = config.build().unwrap();
+    check_adam(
+        "Adam, accumulation 2",
+        &updates,
+        &schedule,
+        (0.999, 1e-5),
+        0.0,
+    );
+    assert_ne!(
+        learned.weights(),
+        initial.weights(),
+        "training changed nothing"
+    );
+    assert_eq!(
+        learned.weights(),
+        by_hand.weights(),
+        "the Learner's updates differ from the hand-made ones"
+    );
+    let logged: Vec<f64> = (1..=EPOCHS)
+        .flat_map(|e| logged_lrs(tmp.path(), e))
+        .collect();
+    assert_eq!(logged.len(), feed.updates * feed.accumulation);
+    for (i, lr) in logged.iter().enumerate() {
+        // Batch i is logged after update (i + 1) / 2 − 1 (none before the first).
+        let expected = match (i + 1) / feed.accumulation {
+            0 => 0.0,
+            n => schedule.lr(n as u32 - 1),
+        };
+        assert_eq!(*lr, expected, "batch {i}: logged lr");
+    }
 }
 
 /// The largest weight change of one SGD step (momentum 0, so the step is `lr · g`, with `g`

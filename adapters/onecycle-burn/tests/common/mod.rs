@@ -2,6 +2,7 @@
 //! burn's `Learner` can train, and its batcher.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -10,6 +11,7 @@ use burn::data::dataset::InMemDataset;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
@@ -151,4 +153,62 @@ pub fn device(seed: u64) -> Device {
     let device = Device::default();
     device.seed(seed);
     device.autodiff()
+}
+
+/// burn's optimiser state for the probe's one weight tensor, by leaf name (`velocity`,
+/// `moment_1`, `moment_2`, ...), decoded from the optimiser record's burnpack bytes.
+pub fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<f64>)> {
+    let bytes = optim.to_record().into_bytes().expect("optimiser record");
+    let reader = burn_pack::Reader::from_bytes(bytes).expect("burnpack");
+    reader
+        .tensor_names()
+        .into_iter()
+        .map(|name| {
+            let raw = reader.tensor_data(name).expect("tensor bytes");
+            let values = raw
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect();
+            (name.to_owned(), values)
+        })
+        .collect()
+}
+
+pub fn leaf<'a>(state: &'a [(String, Vec<f64>)], suffix: &str) -> &'a [f64] {
+    let found: Vec<_> = state.iter().filter(|(n, _)| n.ends_with(suffix)).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one `{suffix}` tensor in {:?}",
+        state.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    &found[0].1
+}
+
+pub fn to_f64(data: TensorData) -> Vec<f64> {
+    data.try_to_vec::<f32>()
+        .expect("f32")
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// The learning rates burn's `LearningRateMetric` logged for `epoch`, in order. burn writes
+/// one `value,count` line per step with the f64 in Rust's shortest round-trip form, and may
+/// close the epoch with a `value,final` summary line, which is skipped.
+pub fn logged_lrs(dir: &Path, epoch: usize) -> Vec<f64> {
+    let path = dir
+        .join("train")
+        .join(format!("epoch-{epoch}"))
+        .join("Learning_Rate.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|line| !line.ends_with(",final"))
+        .map(|line| {
+            let value = line.split(',').next().unwrap_or_default();
+            value
+                .parse()
+                .unwrap_or_else(|e| panic!("{}: line {line:?}: {e}", path.display()))
+        })
+        .collect()
 }
