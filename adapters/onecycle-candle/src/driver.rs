@@ -157,6 +157,76 @@ impl<O: CycleMomentum, S: Schedule<f64>> Driver<O, S> {
     }
 }
 
+/// What [`Optimizer::new`] takes to build a [`Driver`]: candle's optimiser configuration and
+/// the schedule that drives it.
+#[derive(Clone, Debug)]
+pub struct DriverConfig<C, S = OneCycle<f64>> {
+    /// The optimiser's own configuration (`ParamsAdamW`, or the lr for `SGD`).
+    pub optimizer: C,
+    /// The schedule (1cycle or a baseline).
+    pub schedule: S,
+}
+
+/// The driver wherever candle-nn expects an optimiser: code generic over
+/// `O: candle_nn::Optimizer` builds it with [`Optimizer::new`] and steps it with
+/// [`Optimizer::step`], and the schedule sets every update's lr (and β₁).
+///
+/// The schedule owns the lr: [`Optimizer::learning_rate`] is the lr of the next update, and a
+/// value given to [`Optimizer::set_learning_rate`] lasts until the next update overwrites it,
+/// as PyTorch's `OneCycleLR` overwrites a hand-set lr at its next step.
+///
+/// ```
+/// use candle_core::{DType, Device, Tensor, Var};
+/// use candle_nn::optim::{Optimizer, SGD};
+/// use onecycle_candle::{Driver, DriverConfig};
+/// use onecycle_core::{OneCycle, OneCycleConfig};
+///
+/// /// Any code written for candle-nn's optimisers.
+/// fn fit<O: Optimizer>(w: &Var, config: O::Config) -> candle_core::Result<O> {
+///     let mut optimizer = O::new(vec![w.clone()], config)?;
+///     for _ in 0..50 {
+///         optimizer.backward_step(&(w.as_tensor() - 3.0)?.sqr()?.sum_all()?)?;
+///     }
+///     Ok(optimizer)
+/// }
+///
+/// let w = Var::zeros(1, DType::F32, &Device::Cpu)?;
+/// let mut one_cycle = OneCycleConfig::pytorch(0.2, 50);
+/// one_cycle.momentum = None; // candle's SGD has no momentum
+/// let config = DriverConfig { optimizer: 0.0, schedule: one_cycle.build()? };
+/// let driver: Driver<SGD, OneCycle<f64>> = fit(&w, config)?;
+/// assert_eq!(driver.steps_taken(), 50);
+/// assert!((w.as_tensor().to_vec1::<f32>()?[0] - 3.0).abs() < 1e-3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<O, S> Optimizer for Driver<O, S>
+where
+    O: CycleMomentum,
+    S: Schedule<f64>,
+{
+    type Config = DriverConfig<O::Config, S>;
+
+    /// # Errors
+    /// candle's error from building the optimiser, or [`Error::MomentumUnsupported`]
+    /// (wrapped in candle's error) when the schedule cycles momentum the optimiser lacks.
+    fn new(vars: Vec<candle_core::Var>, config: Self::Config) -> candle_core::Result<Self> {
+        let optimizer = O::new(vars, config.optimizer)?;
+        Self::new(config.schedule, optimizer).map_err(candle_core::Error::wrap)
+    }
+
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        Driver::step(self, grads)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.schedule.lr(self.step)
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.set_learning_rate(lr);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,10 @@
 mod driver;
 mod error;
 pub mod range_test;
+mod sgd_momentum;
 
-pub use driver::{CycleMomentum, Driver};
+pub use driver::{CycleMomentum, Driver, DriverConfig};
 pub use error::Error;
 pub use onecycle_core;
 pub use range_test::{range_test, RangeTestOutcome, MAX_RANGE_STEPS};
+pub use sgd_momentum::{ParamsSgdMomentum, SgdMomentum};

@@ -17,7 +17,7 @@ mod common;
 use candle_core::backprop::GradStore;
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW, SGD};
 use common::{batches, mnist, Probe};
-use onecycle_candle::{CycleMomentum, Driver};
+use onecycle_candle::{CycleMomentum, Driver, DriverConfig, ParamsSgdMomentum, SgdMomentum};
 use onecycle_core::{Anneal, OneCycleConfig, Phases};
 use onecycle_readback::{lr_tolerance, ratio, sub, LrCheck};
 
@@ -146,4 +146,163 @@ fn adamw_uses_the_cores_lr_and_beta1_at_every_step_fastai() {
     }
     check.assert_power(0.8);
     assert_loss_falls(&updates);
+}
+
+/// Smith's own setting on candle: [`SgdMomentum`] under PyTorch's preset. The test keeps its
+/// own f64 velocity from the same gradients with the core's momentum for each step (PyTorch's
+/// rule, dampening 0) and recovers `lr_k` as the ratio of `w_k − w_{k+1}` to it; a momentum
+/// other than the core's at any step bends the velocity away and fails every later step. The
+/// momentum is also read from the optimiser itself.
+#[test]
+fn sgd_momentum_uses_the_cores_lr_and_momentum_at_every_step_pytorch() {
+    let config = OneCycleConfig::pytorch(0.05, STEPS as u32);
+    let schedule = config.build().unwrap();
+    let updates = train(config, |vars| {
+        SgdMomentum::new(vars, ParamsSgdMomentum::default()).unwrap()
+    });
+    let lr_at = |k: usize| schedule.lr(k as u32);
+    let mut check = LrCheck::new();
+    let mut velocity: Option<Vec<f64>> = None;
+    for (k, u) in updates.iter().enumerate() {
+        let momentum = schedule
+            .momentum(k as u32)
+            .expect("PyTorch cycles momentum");
+        assert_eq!(
+            u.beta_1,
+            Some(momentum),
+            "step {k}: the optimiser's own momentum"
+        );
+        let v: Vec<f64> = match &velocity {
+            None => u.grad.clone(),
+            Some(v) => v
+                .iter()
+                .zip(&u.grad)
+                .map(|(v, g)| momentum * v + g)
+                .collect(),
+        };
+        let used = ratio(&sub(&u.before, &u.after), &v);
+        check.check(
+            "SgdMomentum",
+            k,
+            used,
+            lr_at,
+            lr_tolerance(&u.before, &u.after),
+        );
+        velocity = Some(v);
+    }
+    check.assert_power(0.8);
+    assert_loss_falls(&updates);
+}
+
+/// The driver where code expects any `candle_nn::Optimizer`: built with `Optimizer::new`,
+/// stepped with `Optimizer::step`; each update's lr, read back from the weights, is the
+/// core's, and `learning_rate()` announces it before the update.
+#[test]
+fn the_driver_is_a_candle_optimizer() {
+    fn steps<O: Optimizer>(
+        config: O::Config,
+        probe: &Probe,
+        data: &[common::Batch],
+        mut each: impl FnMut(&O, &GradStore),
+    ) -> O {
+        let mut optimizer = O::new(probe.vars(), config).unwrap();
+        for batch in data {
+            let grads = probe.loss(batch).unwrap().backward().unwrap();
+            each(&optimizer, &grads);
+            optimizer.step(&grads).unwrap();
+        }
+        optimizer
+    }
+    let mut one_cycle = OneCycleConfig::pytorch(0.05, STEPS as u32);
+    one_cycle.momentum = None;
+    let schedule = one_cycle.build().unwrap();
+    let data = batches(&mnist(STEPS * BATCH), BATCH, 1, 0);
+    let probe = Probe::new();
+    let (mut check, mut k, mut before) = (LrCheck::new(), 0usize, Vec::new());
+    let lr_at = |k: usize| schedule.lr(k as u32);
+    let mut record = |driver: &Driver<SGD>, grads: &GradStore| {
+        // The previous update, now that its weights are written.
+        if k > 0 {
+            let after = to_f64(probe.weight.as_tensor());
+            let (g, b): &(Vec<f64>, Vec<f64>) = &before[k - 1];
+            check.check(
+                "Driver<SGD>",
+                k - 1,
+                ratio(&sub(b, &after), g),
+                lr_at,
+                lr_tolerance(b, &after),
+            );
+        }
+        assert_eq!(driver.learning_rate(), schedule.lr(k as u32), "update {k}");
+        let grad = to_f64(grads.get(probe.weight.as_tensor()).unwrap());
+        before.push((grad, to_f64(probe.weight.as_tensor())));
+        k += 1;
+    };
+    let config = DriverConfig {
+        optimizer: 0.0,
+        schedule,
+    };
+    let driver: Driver<SGD> = steps(config, &probe, &data[..STEPS], &mut record);
+    assert_eq!(driver.steps_taken(), STEPS as u32);
+    check.assert_power(0.8);
+
+    // A schedule that cycles momentum on candle's SGD is refused through the trait too.
+    let err = <Driver<SGD> as Optimizer>::new(
+        probe.vars(),
+        DriverConfig {
+            optimizer: 0.0,
+            schedule: OneCycleConfig::pytorch(0.05, 10).build().unwrap(),
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("has no momentum"), "{err}");
+}
+
+/// `Driver::resume_at`: a run stopped after 150 updates and continued by a fresh optimiser
+/// and driver at step 150 ends with the same weights, bit for bit, as the run that never
+/// stopped (candle's SGD keeps no state, so the schedule's step is all there is to resume).
+#[test]
+fn resume_at_continues_the_schedule_exactly() {
+    let mut config = OneCycleConfig::pytorch(0.05, STEPS as u32);
+    config.momentum = None;
+    let data = batches(&mnist(STEPS * BATCH), BATCH, 1, 0);
+    let run = |probe: &Probe, driver: &mut Driver<SGD>, range: core::ops::Range<usize>| {
+        for batch in &data[range] {
+            driver.backward_step(&probe.loss(batch).unwrap()).unwrap();
+        }
+    };
+    let fresh =
+        |probe: &Probe| Driver::one_cycle(config, SGD::new(probe.vars(), 0.0).unwrap()).unwrap();
+
+    let whole = Probe::new();
+    run(&whole, &mut fresh(&whole), 0..STEPS);
+
+    let split = Probe::new();
+    run(&split, &mut fresh(&split), 0..STEPS / 2);
+    let mut resumed = fresh(&split);
+    resumed.resume_at(STEPS as u32 / 2);
+    assert_eq!(
+        resumed.learning_rate(),
+        config.build().unwrap().lr(STEPS as u32 / 2)
+    );
+    run(&split, &mut resumed, STEPS / 2..STEPS);
+    assert_eq!(resumed.steps_taken(), STEPS as u32);
+    assert_eq!(
+        to_f64(split.weight.as_tensor()),
+        to_f64(whole.weight.as_tensor())
+    );
+    assert_eq!(
+        to_f64(split.bias.as_tensor()),
+        to_f64(whole.bias.as_tensor())
+    );
+
+    // Without resume_at the continuation restarts the schedule and ends elsewhere: the
+    // comparison above has the power to fail.
+    let wrong = Probe::new();
+    run(&wrong, &mut fresh(&wrong), 0..STEPS / 2);
+    run(&wrong, &mut fresh(&wrong), STEPS / 2..STEPS);
+    assert_ne!(
+        to_f64(wrong.weight.as_tensor()),
+        to_f64(whole.weight.as_tensor())
+    );
 }
