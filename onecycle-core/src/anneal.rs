@@ -31,6 +31,7 @@ use crate::Float;
 /// assert!("step".parse::<Anneal>().unwrap_err().to_string().contains("cos, linear"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Anneal {
     /// Half-cosine annealing (the 1cycle default).

@@ -3,11 +3,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod config;
 mod error;
 pub mod momentum;
 pub mod range_test;
 pub mod scheduler;
 
+pub use config::OneCycleLrConfig;
 pub use error::Error;
 pub use momentum::{Cycled, CycledState, MomentumOptimizer, SgdMomentum};
 pub use onecycle_core;

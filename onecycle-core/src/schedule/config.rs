@@ -12,6 +12,7 @@ use crate::{Anneal, ConfigError, Float, OneCycle};
 ///   `three_phase=True` is `pct_final = 2·pct_start`). Momentum is held at its
 ///   maximum in the third phase.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Phases<F> {
     /// Warm-up then anneal.
@@ -39,6 +40,7 @@ pub enum Phases<F> {
 /// `T − 1`; fastai and optax reach the final value at step `T`, which is past
 /// the end (every schedule here returns the final values from step `T` on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Convention {
     /// PyTorch's `OneCycleLR`: the value training step `k` uses is the
@@ -52,6 +54,7 @@ pub enum Convention {
 
 /// What the final learning rate is divided from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FinalDivOf {
     /// `final = initial_lr / final_div_factor` (PyTorch, optax).
@@ -66,6 +69,7 @@ pub enum FinalDivOf {
 /// and climbs back to `max` while it falls (held at `max` in a third phase).
 /// Both must be in [0, 1) with `base ≤ max`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MomentumRange<F> {
     /// Lowest momentum, reached with `max_lr` (usually 0.85).
@@ -97,6 +101,7 @@ pub struct MomentumRange<F> {
 /// # Ok::<(), onecycle_core::ConfigError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OneCycleConfig<F> {
     /// The peak learning rate.
@@ -216,5 +221,43 @@ impl<F: Float> OneCycleConfig<F> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::*;
+    use crate::Preset;
+
+    #[test]
+    fn every_preset_round_trips_through_json_and_builds_the_same_schedule() {
+        for preset in Preset::ALL {
+            let mut config = preset.config(0.1_f64, 500);
+            config.phases = Phases::Three { pct_final: 0.85 };
+            let json = serde_json::to_string(&config).unwrap();
+            let back: OneCycleConfig<f64> = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, config, "{json}");
+            let (a, b) = (config.build().unwrap(), back.build().unwrap());
+            for k in 0..510 {
+                assert_eq!(a.lr(k).to_bits(), b.lr(k).to_bits(), "{preset} step {k}");
+            }
+        }
+        let json = serde_json::to_string(&Preset::OptaxLinear).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Preset>(&json).unwrap(),
+            Preset::OptaxLinear
+        );
+    }
+
+    #[test]
+    fn a_deserialised_config_is_checked_by_build() {
+        let mut config = OneCycleConfig::pytorch(0.1_f64, 100);
+        config.pct_start = 1.5;
+        let json = serde_json::to_string(&config).unwrap();
+        let back: OneCycleConfig<f64> = serde_json::from_str(&json).unwrap();
+        assert!(matches!(
+            back.build(),
+            Err(ConfigError::InvalidPctStart { .. })
+        ));
     }
 }
