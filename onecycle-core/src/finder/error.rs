@@ -101,6 +101,13 @@ pub enum FinderError {
     NoDivergence,
     /// The loss never fell below the loss it started from before it blew up.
     NoDescent,
+    /// No sweep edges were given to combine.
+    NoSweeps,
+    /// A divisor of the combined edge is not a finite number greater than 0.
+    InvalidDivisor {
+        /// The rejected divisor.
+        divisor: f64,
+    },
 }
 
 impl fmt::Display for FinderError {
@@ -186,6 +193,13 @@ impl fmt::Display for FinderError {
                 "the loss never fell below its starting value before it blew up, so the auto \
                  learning rate cannot be read: lower start_lr (--start-lr), or check the model \
                  and data (does the loss fall at a small fixed learning rate?)",
+            ),
+            Self::NoSweeps => f.write_str(
+                "no sweep edges to combine: run at least one sweep (--sweeps 1 or more)",
+            ),
+            Self::InvalidDivisor { divisor } => write!(
+                f,
+                "the divisor of the edge is {divisor}: it must be a finite number greater than 0"
             ),
         }
     }

@@ -22,6 +22,7 @@
 //! [`suggest_all`] read a curve recorded elsewhere (a CSV, another framework).
 
 mod config;
+mod consensus;
 mod edge;
 mod error;
 mod history;
@@ -31,6 +32,7 @@ mod smoothing;
 mod suggest;
 
 pub use config::{RangeTestConfig, Sweep};
+pub use consensus::{consensus, Consensus};
 pub use edge::{divergence_edge, Edge, AUTO_DIVISOR};
 pub use error::{FinderError, ParseMethodError};
 pub use history::Point;
