@@ -243,6 +243,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
                     train_set,
                     c.batch_size,
                     c.seed,
+                    0,
                     crate::train::range_test::trainer_range_config(),
                     Some(c.optimizer.default_momentum()),
                     verbosity,

@@ -766,6 +766,7 @@ impl Runner<'_> {
                 &parts.train,
                 rc.batch_size,
                 seed,
+                0,
                 self.cfg.range,
                 Some(rc.optimizer.default_momentum()),
                 self.cfg.verbosity,

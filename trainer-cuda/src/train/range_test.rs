@@ -1,7 +1,9 @@
 //! The LR range test on a real network, driven by onecycle-core's state machine.
 
 use anyhow::{Context, Result};
-use onecycle_core::finder::{Edge, Point, Status, StopReason, Suggestions, AUTO_DIVISOR};
+use onecycle_core::finder::{
+    consensus, Consensus, Edge, Point, Status, StopReason, Suggestions, AUTO_DIVISOR,
+};
 use onecycle_core::{FinderError, RangeTestConfig};
 
 use crate::data::Dataset;
@@ -63,17 +65,19 @@ impl RangeTestOutcome {
     }
 }
 
-/// Runs the range test on `train` batches (order from `seed`, epoch after epoch),
-/// with the optimiser's momentum held at `momentum`, then restores the network's
-/// weights, statistics and optimiser state exactly as they were.
+/// Runs the range test on `train` batches (the data order of `seed`, from epoch
+/// `first_epoch` on, epoch after epoch), with the optimiser's momentum held at `momentum`,
+/// then restores the network's weights, statistics and optimiser state exactly as they were.
 ///
 /// # Errors
 /// An invalid config, a batch size larger than the data, or a network failure.
+#[allow(clippy::too_many_arguments)]
 pub fn range_test(
     net: &mut dyn Network,
     train: &Dataset,
     batch_size: usize,
     seed: u64,
+    first_epoch: u64,
     cfg: RangeTestConfig<f64>,
     momentum: Option<f64>,
     verbosity: Verbosity,
@@ -84,7 +88,7 @@ pub fn range_test(
     let snapshot = net.snapshot();
     let bar = Bar::new(u64::from(cfg.num_steps), "find-lr", verbosity);
     let result = (|| -> Result<StopReason> {
-        let mut epoch = 0u64;
+        let mut epoch = first_epoch;
         loop {
             let batches = train
                 .train_batches(batch_size, seed, epoch)
@@ -116,6 +120,65 @@ pub fn range_test(
         num_steps: cfg.num_steps,
         suggestions: test.suggestions(),
         edge: test.edge(),
+    })
+}
+
+/// The most sweeps one range test runs (each keeps its curve for the report).
+pub const MAX_SWEEPS: u32 = 16;
+
+/// Several sweeps from the same initial network and what they agree on.
+#[derive(Clone, Debug)]
+pub struct Sweeps {
+    /// Each sweep's outcome, in order (sweep `i` read the batches of data-order epoch `i`).
+    pub outcomes: Vec<RangeTestOutcome>,
+    /// The median divergence edge, the lr derived from it and the spread; or why there is
+    /// none (a sweep without an edge).
+    pub consensus: Result<Consensus<f64>, FinderError>,
+}
+
+/// Runs `sweeps` range tests ([`range_test`]) from the same initial network, sweep `i` on the
+/// batches of data-order epoch `i` of `seed`, and combines their divergence edges
+/// ([`onecycle_core::finder::consensus`]): `auto` = the median edge / `divisor`.
+///
+/// # Errors
+/// `sweeps` outside `1..=MAX_SWEEPS`, or a failed sweep (see [`range_test`]).
+#[allow(clippy::too_many_arguments)]
+pub fn range_sweeps(
+    net: &mut dyn Network,
+    train: &Dataset,
+    batch_size: usize,
+    seed: u64,
+    sweeps: u32,
+    divisor: f64,
+    cfg: RangeTestConfig<f64>,
+    momentum: Option<f64>,
+    verbosity: Verbosity,
+) -> Result<Sweeps> {
+    if !(1..=MAX_SWEEPS).contains(&sweeps) {
+        anyhow::bail!("--sweeps {sweeps}: run between 1 and {MAX_SWEEPS} sweeps");
+    }
+    let outcomes = (0..sweeps)
+        .map(|i| {
+            range_test(
+                net,
+                train,
+                batch_size,
+                seed,
+                u64::from(i),
+                cfg,
+                momentum,
+                verbosity,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let consensus = outcomes
+        .iter()
+        .map(|o| o.edge.map(|e| e.lr))
+        .collect::<Result<Vec<f64>, FinderError>>()
+        .and_then(|mut edges| consensus(&mut edges, divisor));
+    Ok(Sweeps {
+        outcomes,
+        consensus,
     })
 }
 
