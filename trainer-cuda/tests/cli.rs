@@ -230,9 +230,13 @@ fn find_lr_from_csv_prints_the_four_suggestions() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 6, "{keys:?}");
+    assert_eq!(keys.len(), 8, "{keys:?}");
     // The bowl never blows up past its starting loss: no divergence edge, no `auto`.
-    assert!(v["auto"].is_null() && v["edge"].is_null(), "{v}");
+    assert!(
+        v["auto"].is_null() && v["edge"].is_null() && v["spread"].is_null(),
+        "{v}"
+    );
+    assert_eq!(v["edges"], serde_json::json!([]), "{v}");
     // The minimum of the bowl is at lr 1e-2, so `minimum` suggests 1e-3 (within one grid step).
     let minimum = v["minimum"].as_f64().unwrap();
     assert!((minimum.log10() + 3.0).abs() < 0.07, "minimum {minimum}");
@@ -243,6 +247,57 @@ fn find_lr_from_csv_prints_the_four_suggestions() {
     assert!(std::fs::read_to_string(plot).unwrap().contains("<circle"));
     let text = onecycle(&["find-lr", "--from-csv", &f]);
     assert!(stdout(&text).contains("valley") && stdout(&text).contains("raise --end-lr"));
+}
+
+#[test]
+fn find_lr_sweeps_report_every_edge_their_spread_and_write_every_curve() {
+    let Some(data) = mnist_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("r.csv");
+    let base = [
+        "find-lr",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--train-limit",
+        "3000",
+        "--batch-size",
+        "32",
+        "--steps",
+        "60",
+        "--start-lr",
+        "1e-3",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--csv",
+        csv.to_str().unwrap(),
+    ];
+    let o = onecycle(&[&base[..], &["--sweeps", "3", "--format", "json"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut edges: Vec<f64> = v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_f64().unwrap())
+        .collect();
+    assert_eq!(edges.len(), 3, "{v}");
+    edges.sort_by(f64::total_cmp);
+    assert_eq!(v["edge"].as_f64(), Some(edges[1]), "{v}");
+    assert_eq!(v["spread"].as_f64(), Some(edges[2] / edges[0]), "{v}");
+    assert_eq!(v["auto"].as_f64(), Some(edges[1] / 30.0), "{v}");
+    for f in ["r.csv", "r-sweep2.csv", "r-sweep3.csv", "r.svg"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let text = stdout(&onecycle(&[&base[..], &["--sweeps", "2"]].concat()));
+    assert!(
+        text.contains("of 2 sweeps") && text.contains("spread"),
+        "{text}"
+    );
+    assert_clean_failure(
+        &onecycle(&[&base[..], &["--sweeps", "0"]].concat()),
+        "between 1 and 16",
+    );
 }
 
 #[test]

@@ -120,6 +120,7 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
         &train_set,
         128,
         5,
+        0,
         cfg,
         Some(0.9),
         Verbosity::Quiet,
@@ -155,4 +156,83 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
     let parsed = trainer_cuda::train::range_curve::parse_curve_csv(&out.csv(), "mem").unwrap();
     let again = trainer_cuda::train::range_curve::suggestions(&parsed).unwrap();
     assert_eq!(again, s);
+}
+
+#[test]
+fn several_sweeps_read_other_batches_from_the_same_network_and_agree_on_the_median() {
+    let Some(dir) = mnist_dir() else {
+        eprintln!("skipped: MNIST not found; run `cargo run --release -p trainer-cuda -- data fetch mnist`");
+        return;
+    };
+    let data = load(DatasetName::Mnist, &dir).unwrap();
+    let train_set = data.train.clone().take(5000);
+    let mut net = build_network(
+        ModelName::MnistCnn.into(),
+        OptimizerName::Sgd.kind(5e-4),
+        DeviceKind::Cpu(Backend::Fast),
+        3,
+        (1, 28, 28),
+        10,
+    )
+    .unwrap();
+    let before = net.snapshot();
+    let cfg = onecycle_core::RangeTestConfig {
+        start_lr: 1e-3,
+        num_steps: 80,
+        ..Default::default()
+    };
+    let sweeps = trainer_cuda::train::range_test::range_sweeps(
+        net.as_mut(),
+        &train_set,
+        32,
+        3,
+        3,
+        10.0,
+        cfg,
+        Some(0.9),
+        Verbosity::Quiet,
+    )
+    .unwrap();
+    assert_eq!(net.snapshot(), before, "weights not restored");
+    assert_eq!(sweeps.outcomes.len(), 3);
+    // Sweep 0 is the single range test from epoch 0; the others read other batches.
+    let single = range_test(
+        net.as_mut(),
+        &train_set,
+        32,
+        3,
+        0,
+        cfg,
+        Some(0.9),
+        Verbosity::Quiet,
+    )
+    .unwrap();
+    assert_eq!(single.points, sweeps.outcomes[0].points);
+    assert_ne!(sweeps.outcomes[0].points, sweeps.outcomes[1].points);
+    let mut edges: Vec<f64> = sweeps.outcomes.iter().map(|o| o.edge.unwrap().lr).collect();
+    let c = sweeps.consensus.unwrap();
+    edges.sort_by(f64::total_cmp);
+    assert_eq!(c.edge, edges[1], "the median of three");
+    assert_eq!(c.auto, edges[1] / 10.0);
+    assert_eq!(c.spread, edges[2] / edges[0]);
+    assert_eq!(
+        trainer_cuda::train::range_test::auto_lr(&sweeps).unwrap(),
+        c.auto
+    );
+    // A number of sweeps outside 1..=16 is refused with the range.
+    for bad in [0, 17] {
+        let err = trainer_cuda::train::range_test::range_sweeps(
+            net.as_mut(),
+            &train_set,
+            32,
+            3,
+            bad,
+            10.0,
+            cfg,
+            None,
+            Verbosity::Quiet,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("between 1 and 16"), "{err}");
+    }
 }

@@ -107,7 +107,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         grid: args.grid.clone(),
         looser_by: args.looser_by_points / 100.0,
         device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
-        range: crate::train::range_test::trainer_range_config(),
+        range: crate::train::range_test::trainer_range_plan(),
         families: match &args.families {
             Some(list) => {
                 Family::parse_list(list).map_err(|e| anyhow::anyhow!("--families: {e}"))?

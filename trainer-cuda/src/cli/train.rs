@@ -12,7 +12,7 @@ use crate::cli::schedule::parse_preset;
 use crate::dist::{Collective, DataParallel};
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::progress::{note, Verbosity};
-use crate::train::range_test::{auto_lr, range_test};
+use crate::train::range_test::{auto_lr, trainer_range_plan};
 use crate::train::run::{train, ResumeFrom, RunControl, RunDir, RunEnd};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
@@ -238,29 +238,42 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             MaxLr::Value(v) => v,
             MaxLr::Auto => {
                 let train_set = &parts.train;
-                let outcome = range_test(
+                let plan = trainer_range_plan();
+                let sweeps = plan.run(
                     &mut DataParallel::new(net.as_mut(), world),
                     train_set,
                     c.batch_size,
                     c.seed,
-                    0,
-                    crate::train::range_test::trainer_range_config(),
                     Some(c.optimizer.default_momentum()),
                     verbosity,
                 )?;
-                let v = auto_lr(&outcome)?;
+                let v = auto_lr(&sweeps)?;
                 if writer {
                     // `write_atomic` creates the run directory.
-                    crate::atomic::write_atomic(
-                        &dir.path.join("find-lr.csv"),
-                        outcome.csv().as_bytes(),
-                    )?;
+                    for (i, outcome) in sweeps.outcomes.iter().enumerate() {
+                        let name = if i == 0 {
+                            "find-lr.csv".to_owned()
+                        } else {
+                            format!("find-lr-sweep{}.csv", i + 1)
+                        };
+                        crate::atomic::write_atomic(
+                            &dir.path.join(name),
+                            outcome.csv().as_bytes(),
+                        )?;
+                    }
                 }
+                let spread = sweeps.consensus.as_ref().map_or(1.0, |c| c.spread);
                 note(
                     verbosity,
                     &format!(
-                        "--max-lr auto: {v:.3e}, the range test's divergence edge / {}",
-                        onecycle_core::finder::AUTO_DIVISOR
+                        "--max-lr auto: {v:.3e}, the range test's {}divergence edge / {}{}",
+                        if plan.sweeps > 1 { "median " } else { "" },
+                        plan.divisor,
+                        if plan.sweeps > 1 {
+                            format!(" ({} sweeps, spread {spread:.2}x)", plan.sweeps)
+                        } else {
+                            String::new()
+                        }
                     ),
                 );
                 v

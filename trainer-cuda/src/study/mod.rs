@@ -78,20 +78,19 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use onecycle_core::RangeTestConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DatasetName, Split};
 use crate::nn::{build_network, DeviceKind, Network};
 use crate::train::config::{ModelName, OptimizerName, RunConfig};
 use crate::train::progress::{note, Verbosity};
-use crate::train::range_test::range_test;
+use crate::train::range_test::RangePlan;
 use crate::train::run::{train, RunControl, RunEnd};
 use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
 
 use reference::{Reference, ReferenceMeasured};
 pub use report::StudyReport;
-use store::{device_name, train_command, RangeRecord, RunRecord, RunStore};
+use store::{device_name, range_key, train_command, RangeRecord, RunRecord, RunStore};
 
 /// Evaluations per epoch of the constant-lr run (its first hit is read off this curve).
 pub const CONSTANT_EVALS_PER_EPOCH: u32 = 4;
@@ -362,7 +361,7 @@ pub struct StudyConfig {
     /// Where to train.
     pub device: DeviceKind,
     /// The range test of the finder family.
-    pub range: RangeTestConfig<f64>,
+    pub range: RangePlan,
     /// The families whose ladders run (every one by default; see [`Family::parse_list`]).
     pub families: Vec<Family>,
     /// Reference schedules at their own budgets (reference mode, see [`mod@reference`]); the
@@ -744,7 +743,7 @@ impl Runner<'_> {
             &(
                 &rc,
                 device_name(self.cfg.device),
-                format!("{:?}", self.cfg.range),
+                range_key(&self.cfg.range),
             ),
         )?;
         let stored: Option<RangeRecord> = self.store.get("range", &key);
@@ -761,17 +760,15 @@ impl Runner<'_> {
         let (rec, _) = self.store.get_or_make("range", &key, || {
             let mut net = self.new_net(seed)?;
             let parts = rc.partitions(self.data).map_err(|e| anyhow::anyhow!(e))?;
-            let outcome = range_test(
+            let sweeps = self.cfg.range.run(
                 net.as_mut(),
                 &parts.train,
                 rc.batch_size,
                 seed,
-                0,
-                self.cfg.range,
                 Some(rc.optimizer.default_momentum()),
                 self.cfg.verbosity,
             )?;
-            RangeRecord::from_outcome(seed, &outcome)?.seal(&key)
+            RangeRecord::from_sweeps(seed, &sweeps, self.cfg.range.divisor)?.seal(&key)
         })?;
         Ok(rec)
     }

@@ -12,7 +12,7 @@ use crate::atomic::write_atomic;
 use crate::data::content::sha256_hex;
 use crate::nn::{Backend, DeviceKind};
 use crate::train::config::RunConfig;
-use crate::train::range_test::RangeTestOutcome;
+use crate::train::range_test::{RangePlan, Sweeps};
 
 /// Bumped whenever the meaning of a stored record changes; part of every key.
 const STORE_VERSION: &str = "onecycle-study-v1";
@@ -105,8 +105,17 @@ pub struct RangeRecord {
     /// The divergence edge: where the raw loss broke down for good
     /// ([`RangeRecord::auto`] is the max lr the finder family uses).
     pub edge: f64,
-    /// All four suggestions: `(rule, lr)`.
+    /// All four suggestions: `(rule, lr)` (of the first sweep).
     pub suggestions: Vec<(String, f64)>,
+    /// Each sweep's divergence edge, when the plan ran more than one (`edge` is their
+    /// median).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<f64>,
+    /// What `auto` divides the edge by; absent: [`AUTO_DIVISOR`].
+    ///
+    /// [`AUTO_DIVISOR`]: onecycle_core::finder::AUTO_DIVISOR
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divisor: Option<f64>,
     /// The recorded curve: learning rates.
     pub lrs: Vec<f64>,
     /// The recorded curve: smoothed losses.
@@ -128,12 +137,12 @@ impl RangeRecord {
         sha256_json(&bare)
     }
 
-    /// The `auto` max lr: the divergence edge / [`AUTO_DIVISOR`]
-    /// (derived, so a record stays right if the divisor changes).
+    /// The `auto` max lr: the (median) divergence edge / the plan's divisor
+    /// ([`AUTO_DIVISOR`] for a record without one).
     ///
     /// [`AUTO_DIVISOR`]: onecycle_core::finder::AUTO_DIVISOR
     pub fn auto(&self) -> f64 {
-        self.edge / onecycle_core::finder::AUTO_DIVISOR
+        self.edge / self.divisor.unwrap_or(onecycle_core::finder::AUTO_DIVISOR)
     }
 
     /// The record with the key it is stored under and the hash of its own content.
@@ -162,18 +171,29 @@ impl RangeRecord {
         }
     }
 
-    /// The record of `outcome`, run on a network of `seed`.
+    /// The record of `sweeps`, run on a network of `seed`, `auto` = their median edge /
+    /// `divisor`.
     ///
     /// # Errors
-    /// A range test too short for suggestions, or without a divergence edge.
-    pub fn from_outcome(seed: u64, outcome: &RangeTestOutcome) -> Result<Self> {
-        let s = outcome
+    /// A first sweep too short for suggestions, or a sweep without a divergence edge.
+    pub fn from_sweeps(seed: u64, sweeps: &Sweeps, divisor: f64) -> Result<Self> {
+        let first = &sweeps.outcomes[0];
+        let s = first
             .suggestions
             .as_ref()
             .map_err(|e| anyhow::anyhow!("the range test gave no suggestion: {e}"))?;
-        crate::train::range_test::auto_lr(outcome)?;
-        let edge = outcome.edge.as_ref().map_or(f64::NAN, |e| e.lr);
-        let curve = outcome.curve();
+        crate::train::range_test::auto_lr(sweeps)?;
+        let edge = sweeps.consensus.as_ref().map_or(f64::NAN, |c| c.edge);
+        let edges = if sweeps.outcomes.len() > 1 {
+            sweeps
+                .outcomes
+                .iter()
+                .filter_map(|o| o.edge.as_ref().ok().map(|e| e.lr))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let curve = first.curve();
         Ok(Self {
             seed,
             valley: s.valley,
@@ -184,11 +204,24 @@ impl RangeRecord {
                 ("minimum".into(), s.minimum),
                 ("steep".into(), s.steep),
             ],
+            edges,
+            divisor: (divisor != onecycle_core::finder::AUTO_DIVISOR).then_some(divisor),
             lrs: curve.lrs,
             losses: curve.losses,
             key: None,
             content_sha256: None,
         })
+    }
+}
+
+/// The part of a range record's store key that names its plan: the sweep's configuration
+/// alone for [`RangePlan::long`] (the key every record before several sweeps was stored
+/// under, so they are reused), the whole plan otherwise.
+pub fn range_key(plan: &RangePlan) -> String {
+    if *plan == RangePlan::long() {
+        format!("{:?}", plan.config)
+    } else {
+        format!("{plan:?}")
     }
 }
 
@@ -348,11 +381,32 @@ mod tests {
             valley: 0.02,
             edge: 0.5,
             suggestions: vec![("valley".into(), 0.02)],
+            edges: Vec::new(),
+            divisor: None,
             lrs: vec![1e-3, 1e-2],
             losses: vec![2.3, 2.1],
             key: None,
             content_sha256: None,
         };
+        assert_eq!(rec.auto(), 0.5 / onecycle_core::finder::AUTO_DIVISOR);
+        // Several sweeps with their own divisor: auto is the median edge over it, and the
+        // fields join the sealed content.
+        let several = RangeRecord {
+            edges: vec![0.6, 0.5, 0.4],
+            divisor: Some(10.0),
+            ..rec.clone()
+        };
+        assert_eq!(several.auto(), 0.05);
+        let sealed = several.clone().seal("k").unwrap();
+        let mut edited = sealed.clone();
+        edited.divisor = Some(5.0);
+        assert!(edited.defect("k").unwrap().contains("SHA-256"));
+        // A record of one sweep serialises without them (records before them still verify).
+        let json = serde_json::to_string(&rec).unwrap();
+        assert!(
+            !json.contains("edges") && !json.contains("divisor"),
+            "{json}"
+        );
         assert!(
             rec.defect("k").is_some(),
             "an unsealed record is not trusted"

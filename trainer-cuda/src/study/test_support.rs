@@ -35,7 +35,7 @@ pub(crate) fn config(
         grid: vec![0.1, 0.3],
         looser_by,
         device: crate::nn::DeviceKind::Cpu(crate::nn::Backend::Fast),
-        range: crate::train::range_test::trainer_range_config(),
+        range: crate::train::range_test::trainer_range_plan(),
         families,
         references,
         out: "unused".into(),

@@ -224,7 +224,7 @@ impl RunConfig {
     }
 }
 
-/// `--max-lr` value: a number, or `auto` (run the range test and take its valley).
+/// `--max-lr` value: a number, or `auto` (run the range test and take its `auto` lr).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MaxLr {
     /// Run the LR range test first.

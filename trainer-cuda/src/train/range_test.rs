@@ -30,6 +30,69 @@ pub fn trainer_range_config() -> RangeTestConfig<f64> {
     }
 }
 
+/// How the trainer reads `auto`: which sweep, how many times, at what batch size, and what
+/// the median divergence edge is divided by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RangePlan {
+    /// One sweep's range, steps, smoothing and stop rule.
+    pub config: RangeTestConfig<f64>,
+    /// Sweeps from the same initial network, each on other batches ([`range_sweeps`]).
+    pub sweeps: u32,
+    /// Images per sweep step; `None`: the training run's batch size.
+    pub batch_size: Option<usize>,
+    /// `auto` = the median divergence edge / this.
+    pub divisor: f64,
+}
+
+impl RangePlan {
+    /// One 400-step sweep at the training batch size ([`trainer_range_config`]), `auto` =
+    /// edge / [`AUTO_DIVISOR`] (docs/finder/PROTOCOL.md).
+    pub fn long() -> Self {
+        Self {
+            config: trainer_range_config(),
+            sweeps: 1,
+            batch_size: None,
+            divisor: AUTO_DIVISOR,
+        }
+    }
+
+    /// The sweep's batch size for a training run of `training_batch`.
+    pub fn batch_for(&self, training_batch: usize) -> usize {
+        self.batch_size.unwrap_or(training_batch)
+    }
+
+    /// Runs the plan ([`range_sweeps`]) on `net` for a training run of `training_batch`.
+    ///
+    /// # Errors
+    /// See [`range_sweeps`].
+    pub fn run(
+        &self,
+        net: &mut dyn Network,
+        train: &Dataset,
+        training_batch: usize,
+        seed: u64,
+        momentum: Option<f64>,
+        verbosity: Verbosity,
+    ) -> Result<Sweeps> {
+        range_sweeps(
+            net,
+            train,
+            self.batch_for(training_batch),
+            seed,
+            self.sweeps,
+            self.divisor,
+            self.config,
+            momentum,
+            verbosity,
+        )
+    }
+}
+
+/// The plan behind `train --max-lr auto`, the study's finder rows and `find-lr`'s defaults.
+pub fn trainer_range_plan() -> RangePlan {
+    RangePlan::long()
+}
+
 /// What a range test found.
 #[derive(Clone, Debug)]
 pub struct RangeTestOutcome {
@@ -182,23 +245,24 @@ pub fn range_sweeps(
     })
 }
 
-/// The `auto` max lr (the divergence edge / [`AUTO_DIVISOR`]), or an error explaining what
-/// to change.
+/// The `auto` max lr (the sweeps' median divergence edge / the plan's divisor), or an error
+/// explaining what to change.
 ///
 /// # Errors
-/// When the loss did not blow up within the sweep, or never fell.
-pub fn auto_lr(outcome: &RangeTestOutcome) -> Result<f64> {
-    outcome
-        .edge
+/// When a sweep's loss did not blow up, or never fell.
+pub fn auto_lr(sweeps: &Sweeps) -> Result<f64> {
+    sweeps
+        .consensus
         .as_ref()
-        .map(|e| e.auto)
+        .map(|c| c.auto)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
+            let o = sweeps.outcomes.iter().find(|o| o.edge.is_err());
+            let (points, stop) = o.map_or((0, None), |o| (o.points.len(), Some(o.stop)));
             format!(
-                "the range test ({} points, stopped: {:?}) gave no auto learning rate (its \
-                 divergence edge / {AUTO_DIVISOR})",
-                outcome.points.len(),
-                outcome.stop
+                "the range test ({} sweeps; the failing one: {points} points, stopped: {stop:?}) \
+                 gave no auto learning rate (its median divergence edge / the divisor)",
+                sweeps.outcomes.len()
             )
         })
 }
