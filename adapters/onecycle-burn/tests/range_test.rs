@@ -71,3 +71,42 @@ fn invalid_range_configs_are_the_cores_typed_errors() {
     assert_eq!(err, Error::EmptyLoader);
     assert!(err.to_string().contains("no batch"), "{err}");
 }
+
+/// Several sweeps from the same model on other batches, combined by the core: `auto` from
+/// the median edge, the spread as confidence; the model untouched by all of them.
+#[test]
+fn several_sweeps_combine_into_the_median_edge_and_a_spread() {
+    use onecycle_core::finder::consensus_of;
+    let device = device(11);
+    let model = Probe::new(&device);
+    let before = model.weights();
+    let config = RangeTestConfig {
+        start_lr: 1e-5,
+        end_lr: 1e4,
+        num_steps: 200,
+        ..RangeTestConfig::default()
+    };
+    let outcomes: Vec<_> = [5, 6, 7]
+        .iter()
+        .map(|&seed| {
+            range_test(
+                &model,
+                SgdConfig::new().init(),
+                &loader(blobs(240, seed), 8),
+                config,
+            )
+            .expect("range test")
+        })
+        .collect();
+    let c = consensus_of(outcomes.iter().map(|o| o.edge), 10.0).expect("every sweep has an edge");
+    let mut edges: Vec<f64> = outcomes.iter().map(|o| o.edge.unwrap().lr).collect();
+    edges.sort_by(f64::total_cmp);
+    assert_eq!((c.edge, c.sweeps), (edges[1], 3));
+    assert_eq!(c.auto, edges[1] / 10.0);
+    assert_eq!(c.spread, edges[2] / edges[0]);
+    assert_ne!(
+        outcomes[0].curve, outcomes[1].curve,
+        "the sweeps saw other batches"
+    );
+    assert_eq!(model.weights(), before, "the caller's weights changed");
+}

@@ -95,3 +95,39 @@ fn invalid_range_configs_are_the_cores_typed_errors() {
         "{err:?}"
     );
 }
+
+/// Several sweeps from the same weights on the batches of other epochs, combined by the
+/// core: `auto` from the median edge, the spread as confidence; the weights restored.
+#[test]
+fn several_sweeps_combine_into_the_median_edge_and_a_spread() {
+    use onecycle_core::finder::consensus_of;
+    let data = mnist(64 * 40);
+    let probe = trained_probe(&batches(&data, 64, 3, 0));
+    let before = probe.weights();
+    let config = RangeTestConfig {
+        start_lr: 1e-5,
+        end_lr: 100.0,
+        ..RangeTestConfig::default()
+    };
+    let outcomes: Vec<_> = (0..3)
+        .map(|epoch| {
+            let batches = batches(&data, 64, 3, epoch);
+            let sgd = SGD::new(probe.vars(), 0.0).unwrap();
+            range_test(&probe.vars(), sgd, config, |k| {
+                probe.loss(&batches[k as usize % batches.len()])
+            })
+            .expect("range test")
+        })
+        .collect();
+    assert_eq!(probe.weights(), before, "the weights changed");
+    let c = consensus_of(outcomes.iter().map(|o| o.edge), 10.0).expect("every sweep has an edge");
+    let mut edges: Vec<f64> = outcomes.iter().map(|o| o.edge.unwrap().lr).collect();
+    edges.sort_by(f64::total_cmp);
+    assert_eq!((c.edge, c.sweeps), (edges[1], 3));
+    assert_eq!(c.auto, edges[1] / 10.0);
+    assert_eq!(c.spread, edges[2] / edges[0]);
+    assert_ne!(
+        outcomes[0].curve, outcomes[1].curve,
+        "the sweeps saw other batches"
+    );
+}

@@ -8,7 +8,10 @@
 
 use crate::Float;
 
-use super::FinderError;
+use super::{Edge, FinderError};
+
+/// The most sweeps [`consensus_of`] combines.
+pub const MAX_SWEEPS: usize = 16;
 
 /// The median divergence edge of several sweeps, the lr derived from it, and the spread.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,6 +85,40 @@ pub fn consensus<F: Float>(edges: &mut [F], divisor: F) -> Result<Consensus<F>, 
     })
 }
 
+/// Combines the outcomes of several sweeps' [`divergence_edge`](super::divergence_edge)
+/// (e.g. `RangeTest::edge()` of each, or the adapters' `outcome.edge`): any sweep without an
+/// edge makes the whole a failure with that sweep's reason.
+///
+/// ```
+/// use onecycle_core::finder::{consensus_of, divergence_edge};
+/// let lrs = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
+/// let a = divergence_edge(&lrs, &[2.3, 2.3, 2.3, 0.5, 0.4, 9.0, 9.0]); // breaks down at 1
+/// let b = divergence_edge(&lrs, &[2.3, 2.3, 2.3, 0.5, 0.4, 0.3, 9.0]); // at 10
+/// let c = consensus_of([a, b, a], 10.0)?;
+/// assert_eq!((c.edge, c.spread, c.sweeps), (1.0, 10.0, 3));
+/// # Ok::<(), onecycle_core::FinderError>(())
+/// ```
+///
+/// # Errors
+/// The first failing sweep's error; [`FinderError::TooManySweeps`] past [`MAX_SWEEPS`];
+/// otherwise as [`consensus`].
+pub fn consensus_of<F: Float>(
+    edges: impl IntoIterator<Item = Result<Edge<F>, FinderError>>,
+    divisor: F,
+) -> Result<Consensus<F>, FinderError> {
+    let mut lrs = [F::ZERO; MAX_SWEEPS];
+    let mut n = 0;
+    for edge in edges {
+        let edge = edge?;
+        if n == MAX_SWEEPS {
+            return Err(FinderError::TooManySweeps { max: MAX_SWEEPS });
+        }
+        lrs[n] = edge.lr;
+        n += 1;
+    }
+    consensus(&mut lrs[..n], divisor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +151,23 @@ mod tests {
             consensus(&mut [0.5], 0.0),
             Err(FinderError::InvalidDivisor { .. })
         ));
+        let e = Edge {
+            index: 3,
+            lr: 0.5_f64,
+            auto: 0.05,
+        };
+        assert_eq!(
+            consensus_of([Ok(e), Err(FinderError::NoDivergence)], 10.0),
+            Err(FinderError::NoDivergence)
+        );
+        assert_eq!(
+            consensus_of(core::iter::repeat_n(Ok(e), MAX_SWEEPS + 1), 10.0),
+            Err(FinderError::TooManySweeps { max: MAX_SWEEPS })
+        );
+        assert_eq!(
+            consensus_of(core::iter::repeat_n(Ok(e), MAX_SWEEPS), 10.0).map(|c| c.sweeps),
+            Ok(MAX_SWEEPS)
+        );
         let mut msg = heapless::String::<256>::new();
         core::fmt::Write::write_fmt(&mut msg, format_args!("{}", FinderError::NoSweeps)).unwrap();
         assert!(msg.contains("--sweeps"), "{msg}");

@@ -103,6 +103,11 @@ pub enum FinderError {
     NoDescent,
     /// No sweep edges were given to combine.
     NoSweeps,
+    /// More sweep edges than [`MAX_SWEEPS`](super::MAX_SWEEPS) were given to combine.
+    TooManySweeps {
+        /// The most that are combined.
+        max: usize,
+    },
     /// A divisor of the combined edge is not a finite number greater than 0.
     InvalidDivisor {
         /// The rejected divisor.
@@ -196,6 +201,10 @@ impl fmt::Display for FinderError {
             ),
             Self::NoSweeps => f.write_str(
                 "no sweep edges to combine: run at least one sweep (--sweeps 1 or more)",
+            ),
+            Self::TooManySweeps { max } => write!(
+                f,
+                "more than {max} sweeps to combine: run at most {max} (--sweeps {max})"
             ),
             Self::InvalidDivisor { divisor } => write!(
                 f,

@@ -32,7 +32,7 @@ mod smoothing;
 mod suggest;
 
 pub use config::{RangeTestConfig, Sweep};
-pub use consensus::{consensus, Consensus};
+pub use consensus::{consensus, consensus_of, Consensus, MAX_SWEEPS};
 pub use edge::{divergence_edge, Edge, AUTO_DIVISOR};
 pub use error::{FinderError, ParseMethodError};
 pub use history::Point;

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use onecycle_core::finder::{
-    consensus, Consensus, Edge, Point, Status, StopReason, Suggestions, AUTO_DIVISOR,
+    consensus_of, Consensus, Edge, Point, Status, StopReason, Suggestions, AUTO_DIVISOR, MAX_SWEEPS,
 };
 use onecycle_core::{FinderError, RangeTestConfig};
 
@@ -186,9 +186,6 @@ pub fn range_test(
     })
 }
 
-/// The most sweeps one range test runs (each keeps its curve for the report).
-pub const MAX_SWEEPS: u32 = 16;
-
 /// Several sweeps from the same initial network and what they agree on.
 #[derive(Clone, Debug)]
 pub struct Sweeps {
@@ -204,7 +201,7 @@ pub struct Sweeps {
 /// ([`onecycle_core::finder::consensus`]): `auto` = the median edge / `divisor`.
 ///
 /// # Errors
-/// `sweeps` outside `1..=MAX_SWEEPS`, or a failed sweep (see [`range_test`]).
+/// `sweeps` outside `1..=`[`MAX_SWEEPS`], or a failed sweep (see [`range_test`]).
 #[allow(clippy::too_many_arguments)]
 pub fn range_sweeps(
     net: &mut dyn Network,
@@ -217,7 +214,7 @@ pub fn range_sweeps(
     momentum: Option<f64>,
     verbosity: Verbosity,
 ) -> Result<Sweeps> {
-    if !(1..=MAX_SWEEPS).contains(&sweeps) {
+    if sweeps == 0 || sweeps as usize > MAX_SWEEPS {
         anyhow::bail!("--sweeps {sweeps}: run between 1 and {MAX_SWEEPS} sweeps");
     }
     let outcomes = (0..sweeps)
@@ -234,11 +231,7 @@ pub fn range_sweeps(
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    let consensus = outcomes
-        .iter()
-        .map(|o| o.edge.map(|e| e.lr))
-        .collect::<Result<Vec<f64>, FinderError>>()
-        .and_then(|mut edges| consensus(&mut edges, divisor));
+    let consensus = consensus_of(outcomes.iter().map(|o| o.edge), divisor);
     Ok(Sweeps {
         outcomes,
         consensus,
