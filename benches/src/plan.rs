@@ -9,7 +9,7 @@ use trainer_cuda::nn::{Backend, DeviceKind};
 use trainer_cuda::study::reference::Reference;
 use trainer_cuda::study::{Family, Regime, Setup, StudyConfig, DEFAULT_GRID};
 use trainer_cuda::train::progress::Verbosity;
-use trainer_cuda::train::range_test::trainer_range_config;
+use trainer_cuda::train::range_test::trainer_range_plan;
 use trainer_cuda::train::{ModelName, OptimizerName, PresetName};
 
 /// Set to `1` (or `true`) for the quick mode: a CI-sized study on real data (< 3 minutes).
@@ -92,7 +92,7 @@ pub fn select(all: Vec<Regime>) -> Result<Vec<Regime>> {
 /// The study of `regime`, written under `out`: the reference CNN, SGD with momentum 0.9,
 /// weight decay 1e-4 and batch 128 (the CLI's defaults; 32 in the quick mode) for every family, the PyTorch
 /// preset, the default grid (two points in the quick mode) and the trainer's range test
-/// (100 steps in the quick mode); every family's ladder against step decay at twice the
+/// (the finder family runs only outside the quick mode); every family's ladder against step decay at twice the
 /// longest rung (`Reference::twice`) (1cycle and linear decay only in the quick mode), targets R and R − 0.2 points.
 #[must_use]
 pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
@@ -105,10 +105,6 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
         batch_size: if quick { 32 } else { 128 },
         preset: PresetName::Pytorch,
     };
-    let mut range = trainer_range_config();
-    if quick {
-        range.num_steps = 100;
-    }
     let reference = Reference::twice(regime.longest());
     StudyConfig {
         out: out.join(&regime.name),
@@ -121,7 +117,7 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
         },
         looser_by: 0.002,
         device: DeviceKind::Cpu(Backend::Fast),
-        range,
+        range: trainer_range_plan(),
         families: if quick {
             vec![Family::Onecycle, Family::Linear]
         } else {

@@ -1,9 +1,10 @@
 """Confirmation of the chosen rule on P1 (full MNIST, 2 epochs, seeds 0-2): docs/finder/PROTOCOL.md.
 
-usage: confirm.py ONECYCLE_BINARY. For each seed: the range test on P1's training part (the
+usage: confirm.py ONECYCLE_BINARY [OUT_NAME FIND_LR_FLAGS...]. For each seed: the range test on P1's training part (the
 first 55,000 images, as the study's), then 1cycle at its `auto` and at its `valley` with P1's
 recorded 2-epoch 1cycle command (--max-lr replaced), against that run's recorded accuracy.
-Results in docs/finder/confirm/ (kept when present).
+Results in docs/finder/OUT_NAME/ (default `confirm`, with one 400-step sweep at batch 128;
+`confirm-short` with the short sweeps' flags), kept when present.
 """
 import json
 import os
@@ -12,8 +13,12 @@ import sys
 import tempfile
 
 binary = sys.argv[1]
+name = sys.argv[2] if len(sys.argv) > 2 else "confirm"
+sweep = sys.argv[3:] or ["--sweeps", "1", "--sweep-batch-size", "128", "--steps", "400",
+                         "--start-lr", "1e-5", "--end-lr", "10"]
 here = os.path.dirname(os.path.abspath(__file__))
-out = os.path.join(here, "confirm")
+out = os.path.join(here, name)
+os.makedirs(out, exist_ok=True)
 p1 = json.load(open(os.path.join(here, "..", "study", "p1-mnist", "study.json")))
 results_path = os.path.join(out, "results.json")
 results = json.load(open(results_path)) if os.path.exists(results_path) else {}
@@ -32,7 +37,7 @@ for seed in (0, 1, 2):
     if not os.path.exists(rt + ".json"):
         doc = subprocess.run([binary, "find-lr", "--dataset", "mnist", "--train-limit", "55000",
                               "--seed", str(seed), "--weight-decay", "5e-4", "--device", "cpu",
-                              "--quiet", "--format", "json", "--csv", rt + ".csv",
+                              *sweep, "--quiet", "--format", "json", "--csv", rt + ".csv",
                               "--plot", rt + ".svg"],
                              check=True, capture_output=True, text=True).stdout
         with open(rt + ".json", "w") as f:

@@ -13,7 +13,7 @@ for ds in mnist fashion-mnist; do
         f=$out/$ds-$seed
         [ -f "$f.json" ] && continue
         "$bin" find-lr --dataset "$ds" --seed "$seed" --weight-decay 5e-4 --device cpu --quiet \
-            --sweeps 3 --batch-size 32 --steps 80 --start-lr 1e-3 --end-lr 10 \
+            --sweeps 3 --sweep-batch-size 32 --steps 80 --start-lr 1e-3 --end-lr 10 \
             --format json --csv "$f.csv" > "$f.json.tmp"
         mv "$f.json.tmp" "$f.json"
     done

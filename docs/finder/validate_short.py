@@ -17,7 +17,7 @@ import sys
 from validate import ALL_BUDGETS, SEEDS, SELECT_BUDGETS, median, train
 
 DIVISORS = (10, 15, 20, 30)
-SWEEP = ["--sweeps", "3", "--batch-size", "32", "--steps", "80", "--start-lr", "1e-3",
+SWEEP = ["--sweeps", "3", "--sweep-batch-size", "32", "--steps", "80", "--start-lr", "1e-3",
          "--end-lr", "10"]
 # The flags of the recorded training command that find-lr shares (data, model, optimiser).
 SHARED = ("--dataset", "--model", "--optimizer", "--weight-decay", "--device", "--train-limit")

@@ -12,6 +12,7 @@ use crate::cli::common::check_world;
 use crate::dist::{Collective, DataParallel};
 use crate::train::progress::Verbosity;
 use crate::train::range_curve::{curve_chart, edge, read_curve_csv, suggestions};
+use crate::train::range_test::trainer_range_plan;
 
 /// Output format of `onecycle find-lr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -129,23 +130,28 @@ pub struct FindLrArgs {
     /// Draw loss against lr, with the suggestions marked, into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// First learning rate of the sweep (fastai: 1e-7).
-    #[arg(long, default_value_t = 1e-5)]
-    pub start_lr: f64,
-    /// Last learning rate of the sweep.
-    #[arg(long, default_value_t = 10.0)]
-    pub end_lr: f64,
-    /// Steps of the sweep, at most 2048 (fastai: 100; see `trainer_range_config` for why 400).
-    #[arg(long, default_value_t = 400)]
-    pub steps: u32,
+    /// First learning rate of each sweep (default: the `--max-lr auto` plan's; fastai: 1e-7).
+    #[arg(long)]
+    pub start_lr: Option<f64>,
+    /// Last learning rate of each sweep (default: the plan's).
+    #[arg(long)]
+    pub end_lr: Option<f64>,
+    /// Steps of each sweep, at most 2048 (default: the plan's; fastai: 100).
+    #[arg(long)]
+    pub steps: Option<u32>,
     /// Linear instead of exponential sweep.
     #[arg(long)]
     pub linear: bool,
-    /// Sweeps from the same initial network, each on other batches (at most 16): `auto` is
-    /// read off their median divergence edge, and their spread (max / min) is its
-    /// confidence. Sweep 1's curve goes to `--csv`, sweep i's beside it as `NAME-sweepI.csv`.
-    #[arg(long, default_value_t = 1)]
-    pub sweeps: u32,
+    /// Sweeps from the same initial network, each on other batches (at most 16; default:
+    /// the plan's): `auto` is read off their median divergence edge, and their spread (max /
+    /// min) is its confidence. Sweep 1's curve goes to `--csv`, sweep i's beside it as
+    /// `NAME-sweepI.csv`.
+    #[arg(long)]
+    pub sweeps: Option<u32>,
+    /// Images per sweep step (default: the plan's; `--batch-size` is the training run's,
+    /// which the plan uses when it names none).
+    #[arg(long)]
+    pub sweep_batch_size: Option<usize>,
     /// Where to write the recorded curve (`lr,loss,raw_loss`); default `runs/find-lr.csv`.
     #[arg(long, value_name = "FILE.csv")]
     pub csv: Option<PathBuf>,
@@ -161,19 +167,17 @@ pub struct FindLrArgs {
 /// Data, model or config problems; too short a curve for suggestions.
 pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) -> Result<()> {
     use onecycle_core::finder::Sweep;
-    let cfg = onecycle_core::RangeTestConfig {
-        start_lr: args.start_lr,
-        end_lr: args.end_lr,
-        num_steps: args.steps,
-        sweep: if args.linear {
-            Sweep::Linear
-        } else {
-            Sweep::Exponential
-        },
-        ..onecycle_core::RangeTestConfig::default()
-    };
+    let mut plan = trainer_range_plan();
+    plan.config.start_lr = args.start_lr.unwrap_or(plan.config.start_lr);
+    plan.config.end_lr = args.end_lr.unwrap_or(plan.config.end_lr);
+    plan.config.num_steps = args.steps.unwrap_or(plan.config.num_steps);
+    if args.linear {
+        plan.config.sweep = Sweep::Linear;
+    }
+    plan.sweeps = args.sweeps.unwrap_or(plan.sweeps);
+    plan.batch_size = args.sweep_batch_size.or(plan.batch_size);
     let c = &args.common;
-    check_world(c.batch_size, world)?;
+    check_world(plan.batch_for(c.batch_size), world)?;
     let writer = world.rank() == 0;
     let verbosity = if writer {
         c.verbosity()
@@ -183,14 +187,11 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
     let data = c.load_data()?;
     let (mut net, _) = c.build(&data)?;
     let train_set = data.train.head(c.train_limit);
-    let sweeps = crate::train::range_test::range_sweeps(
+    let sweeps = plan.run(
         &mut DataParallel::new(net.as_mut(), world),
         &train_set,
         c.batch_size,
         c.seed,
-        args.sweeps,
-        AUTO_DIVISOR,
-        cfg,
         Some(c.optimizer.default_momentum()),
         verbosity,
     )?;
@@ -225,7 +226,7 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
             .filter_map(|o| o.edge.as_ref().ok().map(|e| e.lr))
             .collect(),
         consensus,
-        divisor: AUTO_DIVISOR,
+        divisor: plan.divisor,
     });
     curve_chart(
         &first.curve(),

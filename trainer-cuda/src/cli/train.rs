@@ -239,6 +239,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             MaxLr::Auto => {
                 let train_set = &parts.train;
                 let plan = trainer_range_plan();
+                check_world(plan.batch_for(c.batch_size), world)?;
                 let sweeps = plan.run(
                     &mut DataParallel::new(net.as_mut(), world),
                     train_set,

@@ -25,7 +25,7 @@
 //!    [`MAX_GRID_EXTENSIONS`] times (the same rule for every family, so that no baseline
 //!    is left under-tuned by the grid); a winner still on the edge is flagged in the
 //!    report. Beside that, `1cycle-finder` runs 1cycle at the `auto` lr of a range test
-//!    (its divergence edge / 30, [`onecycle_core::finder::divergence_edge`]) on each
+//!    (the median divergence edge of its sweeps / 30, [`RangePlan::short`]) on each
 //!    seed's own initial network (the product's workflow: no grid), with a sensitivity row
 //!    at ×1/4, ×1/2, ×2 and ×4 of seed 0's `auto` lr at `tune_budget`.
 //!    Batch size, weight decay, momentum (0.9; 1cycle cycles 0.95→0.85) and batch-norm

@@ -709,10 +709,16 @@ impl StudyReport {
         }
         let _ = writeln!(
             s,
-            "\nRange test per seed, `auto` (the divergence edge / 30; fastai's valley in parentheses): {}. Sensitivity of 1cycle at {} epochs to seed 0's `auto`: {}.",
+            "\nRange test per seed, `auto` ({}; fastai's valley, of the first sweep, in parentheses): {}. Sensitivity of 1cycle at {} epochs to seed 0's `auto`: {}.",
+            self.ranges.first().map_or(String::new(), RangeRecord::rule),
             self.ranges
                 .iter()
-                .map(|x| format!("seed {}: {:.3e} ({:.3e})", x.seed, x.auto(), x.valley))
+                .map(|x| {
+                    let spread = x
+                        .spread()
+                        .map_or(String::new(), |v| format!(", sweeps within {v:.2}x"));
+                    format!("seed {}: {:.3e} ({:.3e}{spread})", x.seed, x.auto(), x.valley)
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             show_epochs(r.tune_budget),

@@ -145,6 +145,26 @@ impl RangeRecord {
         self.edge / self.divisor.unwrap_or(onecycle_core::finder::AUTO_DIVISOR)
     }
 
+    /// The largest sweep edge over the smallest, for a record of several sweeps.
+    pub fn spread(&self) -> Option<f64> {
+        let max = self.edges.iter().copied().reduce(f64::max)?;
+        let min = self.edges.iter().copied().reduce(f64::min)?;
+        Some(max / min)
+    }
+
+    /// How `auto` is read off the record, in words.
+    pub fn rule(&self) -> String {
+        let divisor = self.divisor.unwrap_or(onecycle_core::finder::AUTO_DIVISOR);
+        if self.edges.len() > 1 {
+            format!(
+                "the median divergence edge of {} sweeps / {divisor}",
+                self.edges.len()
+            )
+        } else {
+            format!("the divergence edge / {divisor}")
+        }
+    }
+
     /// The record with the key it is stored under and the hash of its own content.
     ///
     /// # Errors
