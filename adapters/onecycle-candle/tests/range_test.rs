@@ -10,7 +10,7 @@ use common::{batches, mnist, Probe};
 use onecycle_candle::{range_test, Error, MAX_RANGE_STEPS};
 use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::FinderError;
-use onecycle_readback::{assert_edge, assert_sweep};
+use onecycle_readback::{assert_consensus, assert_edge, assert_sweep};
 
 /// A probe that has been trained a little, so "restored" is not "still zero".
 fn trained_probe(batches: &[common::Batch]) -> Probe {
@@ -104,7 +104,6 @@ fn invalid_range_configs_are_the_cores_typed_errors() {
 /// core: `auto` from the median edge, the spread as confidence; the weights restored.
 #[test]
 fn several_sweeps_combine_into_the_median_edge_and_a_spread() {
-    use onecycle_core::finder::consensus_of;
     let Some(data) = mnist(64 * 40) else {
         return;
     };
@@ -126,12 +125,8 @@ fn several_sweeps_combine_into_the_median_edge_and_a_spread() {
         })
         .collect();
     assert_eq!(probe.weights(), before, "the weights changed");
-    let c = consensus_of(outcomes.iter().map(|o| o.edge), 10.0).expect("every sweep has an edge");
-    let mut edges: Vec<f64> = outcomes.iter().map(|o| o.edge.unwrap().lr).collect();
-    edges.sort_by(f64::total_cmp);
-    assert_eq!((c.edge, c.sweeps), (edges[1], 3));
-    assert_eq!(c.auto, edges[1] / 10.0);
-    assert_eq!(c.spread, edges[2] / edges[0]);
+    let edges: Vec<_> = outcomes.iter().map(|o| o.edge).collect();
+    assert_consensus(&edges, 10.0);
     assert_ne!(
         outcomes[0].curve, outcomes[1].curve,
         "the sweeps saw other batches"

@@ -96,6 +96,27 @@ pub fn assert_edge(
     assert_eq!(e.auto, e.lr / onecycle_core::finder::AUTO_DIVISOR);
 }
 
+/// Several sweeps' edges combined by the core ([`onecycle_core::finder::consensus_of`]),
+/// checked against the edges themselves: the median (the lower middle), `auto` = median /
+/// `divisor`, spread = max / min. Returns the combination.
+///
+/// # Panics
+/// When a sweep has no edge or the combination is off.
+pub fn assert_consensus(
+    edges: &[Result<onecycle_core::finder::Edge<f64>, onecycle_core::FinderError>],
+    divisor: f64,
+) -> onecycle_core::finder::Consensus<f64> {
+    let c = onecycle_core::finder::consensus_of(edges.iter().copied(), divisor)
+        .expect("every sweep has an edge");
+    let mut lrs: Vec<f64> = edges.iter().map(|e| e.unwrap().lr).collect();
+    lrs.sort_by(f64::total_cmp);
+    let n = lrs.len();
+    assert_eq!((c.edge, c.sweeps), (lrs[(n - 1) / 2], n));
+    assert_eq!(c.auto, lrs[(n - 1) / 2] / divisor);
+    assert_eq!(c.spread, lrs[n - 1] / lrs[0]);
+    c
+}
+
 /// `argmin_c ‖a − c·b‖²`.
 #[must_use]
 pub fn ratio(a: &[f64], b: &[f64]) -> f64 {
