@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use onecycle_core::finder::{consensus, Consensus, Edge, Method, Suggestions, AUTO_DIVISOR};
+use onecycle_core::finder::{Consensus, Edge, Method, Suggestions, AUTO_DIVISOR};
 use serde::Serialize;
 
 use crate::cli::common::check_world;
@@ -220,11 +220,7 @@ pub fn run_live(args: &FindLrArgs, world: &dyn Collective, out: &mut dyn Write) 
         )
     })?;
     let agreement = sweeps.consensus.ok().map(|consensus| Agreement {
-        edges: sweeps
-            .outcomes
-            .iter()
-            .filter_map(|o| o.edge.as_ref().ok().map(|e| e.lr))
-            .collect(),
+        edges: sweeps.edges(),
         consensus,
         divisor: plan.divisor,
     });
@@ -268,12 +264,12 @@ fn sweep_csv(csv: &Path, i: usize) -> PathBuf {
 fn single(edge: &Edge<f64>) -> Agreement {
     Agreement {
         edges: vec![edge.lr],
-        consensus: consensus(&mut [edge.lr], AUTO_DIVISOR).unwrap_or(Consensus {
+        consensus: Consensus {
             edge: edge.lr,
             auto: edge.auto,
             spread: 1.0,
             sweeps: 1,
-        }),
+        },
         divisor: AUTO_DIVISOR,
     }
 }
@@ -302,6 +298,7 @@ pub fn run_from_csv(path: &Path, args: &FindLrArgs, out: &mut dyn Write) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onecycle_core::finder::consensus;
 
     #[test]
     fn json_has_auto_edge_and_fastais_four_keys() {

@@ -205,11 +205,7 @@ impl RangeRecord {
         crate::train::range_test::auto_lr(sweeps)?;
         let edge = sweeps.consensus.as_ref().map_or(f64::NAN, |c| c.edge);
         let edges = if sweeps.outcomes.len() > 1 {
-            sweeps
-                .outcomes
-                .iter()
-                .filter_map(|o| o.edge.as_ref().ok().map(|e| e.lr))
-                .collect()
+            sweeps.edges()
         } else {
             Vec::new()
         };

@@ -220,6 +220,16 @@ pub struct Sweeps {
     pub consensus: Result<Consensus<f64>, FinderError>,
 }
 
+impl Sweeps {
+    /// Each sweep's divergence edge, in sweep order (a sweep without one left out).
+    pub fn edges(&self) -> Vec<f64> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| o.edge.as_ref().ok().map(|e| e.lr))
+            .collect()
+    }
+}
+
 /// Runs `sweeps` range tests ([`range_test`]) from the same initial network, sweep `i` on the
 /// batches of data-order epoch `i` of `seed`, and combines their divergence edges
 /// ([`onecycle_core::finder::consensus`]): `auto` = the median edge / `divisor`.
