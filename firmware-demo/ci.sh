@@ -11,7 +11,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-data="${MNIST_DIR:-$root/data/mnist}"
+data="${ONECYCLE_DATA:-$root/data}"
 log="$(mktemp -d)"
 trap 'rm -rf "$log"' EXIT
 fail() { echo "firmware-demo ci: FAIL: $*" >&2; exit 1; }
@@ -25,7 +25,6 @@ rustup target add thumbv7em-none-eabihf >/dev/null 2>&1 || true
 command -v defmt-print >/dev/null || cargo install defmt-print --locked
 
 step "MNIST and the exported blob"
-"$here/fetch-mnist.sh" "$data"
 (cd "$root" && cargo run --quiet --release -p onecycle-finetune --bin export -- --data-dir "$data" --check) \
     || fail "model/blob.bin or model/expected.txt does not regenerate identically: run the export tool and commit"
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use trainer_cuda::data::{resolve_data_dir, DatasetName};
+use trainer_cuda::data::{data_dir_or, DatasetName};
 use trainer_cuda::nn::{Backend, DeviceKind};
 use trainer_cuda::study::reference::Reference;
 use trainer_cuda::study::{Family, Regime, Setup, StudyConfig, DEFAULT_GRID};
@@ -16,8 +16,6 @@ use trainer_cuda::train::{ModelName, OptimizerName, PresetName};
 pub const QUICK_ENV: &str = "ONECYCLE_BENCH_QUICK";
 /// Comma-separated regime names to run (default: all of them).
 pub const REGIMES_ENV: &str = "ONECYCLE_BENCH_REGIMES";
-/// Data directory (shared with the `onecycle` CLI); default: the workspace's `data/`.
-pub const DATA_ENV: &str = "ONECYCLE_DATA";
 
 /// Whether the quick mode is on ([`QUICK_ENV`]).
 #[must_use]
@@ -28,11 +26,7 @@ pub fn quick_from_env() -> bool {
 /// Where the data sets live: `$ONECYCLE_DATA`, else the workspace's `data/`.
 #[must_use]
 pub fn data_dir() -> PathBuf {
-    if std::env::var_os(DATA_ENV).is_some_and(|v| !v.is_empty()) {
-        resolve_data_dir(None)
-    } else {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))
-    }
+    data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))
 }
 
 /// The bench's regimes. Full: all of MNIST and of Fashion-MNIST (ladder 1/8..1 epoch, 2

@@ -2,7 +2,7 @@
 
 pub mod atomic;
 pub mod cli;
-pub mod data;
+pub use onecycle_data as data;
 pub mod dist;
 pub mod lock;
 pub mod nn;

@@ -17,10 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn data_dir() -> PathBuf {
-    match std::env::var_os("ONECYCLE_DATA") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
-    }
+    trainer_cuda::data::data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))
 }
 
 /// `onecycle args` as `np` MPI processes.

@@ -29,7 +29,7 @@ use burn::train::{
 use onecycle_burn::{one_cycle, range_test};
 use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::OneCycleConfig;
-use trainer_cuda::data::{load, resolve_data_dir, Dataset, DatasetName};
+use onecycle_data::{load, resolve_data_dir, Dataset, DatasetName};
 
 const BATCH: usize = 128;
 const VALIDATION: usize = 5_000;

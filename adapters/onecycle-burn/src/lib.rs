@@ -13,7 +13,8 @@ pub use config::OneCycleLrConfig;
 pub use error::Error;
 pub use momentum::{Cycled, CycledState, MomentumOptimizer, SgdMomentum};
 pub use onecycle_core;
-pub use range_test::{range_test, RangeTestOutcome, TrainLoss, MAX_RANGE_STEPS};
+pub use onecycle_core::finder::MAX_RANGE_STEPS;
+pub use range_test::{range_test, RangeTestOutcome, TrainLoss};
 pub use scheduler::{OneCycleLr, RecordMismatch, ScheduleLr};
 
 use burn::optim::ModuleOptimizer;

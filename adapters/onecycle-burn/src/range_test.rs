@@ -7,14 +7,9 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 use burn::train::{ClassificationOutput, RegressionOutput, TrainStep};
-use onecycle_core::finder::{Edge, Point, RangeTestConfig, Status, StopReason, Suggestions};
-use onecycle_core::FinderError;
+use onecycle_core::finder::{Point, RangeTestConfig, Status, MAX_RANGE_STEPS};
 
 use crate::Error;
-
-/// Most steps a range test records (the core's history is a fixed-capacity buffer of this
-/// many points, 24 bytes each). fastai's default sweep is 100 steps.
-pub const MAX_RANGE_STEPS: usize = 2048;
 
 /// A training step's output that carries the batch loss (a one-element tensor).
 ///
@@ -37,22 +32,8 @@ impl TrainLoss for RegressionOutput {
     }
 }
 
-/// What a range test found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RangeTestOutcome {
-    /// One point per recorded step: the lr it trained with, the smoothed and the raw loss.
-    pub curve: Vec<Point<f64>>,
-    /// Why the sweep stopped.
-    pub stop: StopReason,
-    /// fastai's four suggestions (valley, slide, minimum, steep), or why the curve was too
-    /// short for them.
-    pub suggestions: Result<Suggestions<f64>, FinderError>,
-    /// onecycle's divergence edge (where the raw loss broke down for good) and its `auto`
-    /// max lr, the edge / 30: far steadier over seeds than fastai's rules (see
-    /// [`onecycle_core::finder::divergence_edge`]); an error when the loss did not blow up
-    /// within the sweep.
-    pub edge: Result<Edge<f64>, FinderError>,
-}
+/// What a range test found: the core's outcome, with the curve in a `Vec`.
+pub type RangeTestOutcome = onecycle_core::finder::RangeTestOutcome<f64, Vec<Point<f64>>>;
 
 /// Runs onecycle-core's LR range test (Smith 2017; fastai's `lr_find`) on `model`: trains a
 /// copy of it with `optimizer` on `loader`'s batches (epoch after epoch if the sweep is longer),
@@ -96,12 +77,7 @@ where
             return Err(Error::EmptyLoader);
         }
     };
-    Ok(RangeTestOutcome {
-        curve: test.history().to_vec(),
-        stop,
-        suggestions: test.suggestions(),
-        edge: test.edge(),
-    })
+    Ok(test.outcome(stop, <[_]>::to_vec))
 }
 
 /// The single value of a one-element loss tensor.

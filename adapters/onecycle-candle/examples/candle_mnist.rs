@@ -18,8 +18,8 @@ use candle_nn::{loss, Conv2d, Conv2dConfig, Linear};
 use onecycle_candle::{range_test, Driver};
 use onecycle_core::finder::RangeTestConfig;
 use onecycle_core::OneCycleConfig;
-use trainer_cuda::data::rng::SplitMix64;
-use trainer_cuda::data::{load, resolve_data_dir, Batch, Dataset, DatasetName, Split};
+use onecycle_data::rng::SplitMix64;
+use onecycle_data::{load, resolve_data_dir, Batch, Dataset, DatasetName, Split};
 
 const BATCH: usize = 128;
 const VALIDATION: usize = 5_000;

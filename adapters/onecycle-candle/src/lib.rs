@@ -10,5 +10,6 @@ mod sgd_momentum;
 pub use driver::{CycleMomentum, Driver, DriverConfig};
 pub use error::Error;
 pub use onecycle_core;
-pub use range_test::{range_test, RangeTestOutcome, MAX_RANGE_STEPS};
+pub use onecycle_core::finder::MAX_RANGE_STEPS;
+pub use range_test::{range_test, RangeTestOutcome};
 pub use sgd_momentum::{ParamsSgdMomentum, SgdMomentum};

@@ -2,31 +2,12 @@
 
 use candle_core::{DType, Tensor, Var};
 use candle_nn::optim::Optimizer;
-use onecycle_core::finder::{Edge, Point, RangeTestConfig, Status, StopReason, Suggestions};
-use onecycle_core::FinderError;
+use onecycle_core::finder::{Point, RangeTestConfig, Status, StopReason, MAX_RANGE_STEPS};
 
 use crate::Error;
 
-/// Most steps a range test records (the core's history is a fixed-capacity buffer of this
-/// many points, 24 bytes each). fastai's default sweep is 100 steps.
-pub const MAX_RANGE_STEPS: usize = 2048;
-
-/// What a range test found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RangeTestOutcome {
-    /// One point per recorded step: the lr it trained with, the smoothed and the raw loss.
-    pub curve: Vec<Point<f64>>,
-    /// Why the sweep stopped.
-    pub stop: StopReason,
-    /// fastai's four suggestions (valley, slide, minimum, steep), or why the curve was too
-    /// short for them.
-    pub suggestions: Result<Suggestions<f64>, FinderError>,
-    /// onecycle's divergence edge (where the raw loss broke down for good) and its `auto`
-    /// max lr, the edge / 30: far steadier over seeds than fastai's rules (see
-    /// [`onecycle_core::finder::divergence_edge`]); an error when the loss did not blow up
-    /// within the sweep.
-    pub edge: Result<Edge<f64>, FinderError>,
-}
+/// What a range test found: the core's outcome, with the curve in a `Vec`.
+pub type RangeTestOutcome = onecycle_core::finder::RangeTestOutcome<f64, Vec<Point<f64>>>;
 
 /// Runs onecycle-core's LR range test (Smith 2017; fastai's `lr_find`): at step `k` it sets
 /// `optimizer`'s lr to the sweep's, asks `loss(k)` for the loss of a batch (pick batch
@@ -74,12 +55,7 @@ where
     for (var, value) in vars.iter().zip(&saved) {
         var.set(value)?;
     }
-    Ok(RangeTestOutcome {
-        curve: test.history().to_vec(),
-        stop: stop?,
-        suggestions: test.suggestions(),
-        edge: test.edge(),
-    })
+    Ok(test.outcome(stop?, <[_]>::to_vec))
 }
 
 /// The single value of a one-element loss tensor.

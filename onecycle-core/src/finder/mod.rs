@@ -27,6 +27,7 @@ mod edge;
 mod error;
 mod history;
 mod methods;
+mod outcome;
 mod range_test;
 mod smoothing;
 mod suggest;
@@ -36,6 +37,7 @@ pub use consensus::{consensus, consensus_of, Consensus, MAX_SWEEPS};
 pub use edge::{divergence_edge, Edge, AUTO_DIVISOR};
 pub use error::{FinderError, ParseMethodError};
 pub use history::Point;
+pub use outcome::{RangeTestOutcome, MAX_RANGE_STEPS};
 pub use range_test::{RangeTest, Status, StopReason};
 pub use suggest::{
     suggest, suggest_all, window, Method, Suggestion, Suggestions, MAX_VALLEY_POINTS,

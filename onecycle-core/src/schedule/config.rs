@@ -150,6 +150,28 @@ impl<F: Float> OneCycleConfig<F> {
         }
     }
 
+    /// The same schedule with Smith's three phases: the third starts at `pct_final` when
+    /// given, else where this config's third phase already starts, else at twice
+    /// `pct_start` (the cool-down as long as the warm-up; PyTorch's `three_phase=True`).
+    /// Unchecked, like every field: [`build`](Self::build) checks it.
+    ///
+    /// ```
+    /// use onecycle_core::{Phases, Preset};
+    /// let cfg = Preset::PyTorch.config(0.1_f64, 100).three_phase(None);
+    /// assert_eq!(cfg.phases, Phases::Three { pct_final: 0.6 });
+    /// assert_eq!(cfg.three_phase(Some(0.9)).phases, Phases::Three { pct_final: 0.9 });
+    /// ```
+    #[must_use]
+    pub fn three_phase(mut self, pct_final: Option<F>) -> Self {
+        let pct_final = match (pct_final, self.phases) {
+            (Some(q), _) => q,
+            (None, Phases::Three { pct_final }) => pct_final,
+            (None, Phases::Two) => F::TWO * self.pct_start,
+        };
+        self.phases = Phases::Three { pct_final };
+        self
+    }
+
     /// Checks every field and returns the ready-to-evaluate schedule.
     ///
     /// Never panics, whatever the inputs (NaN, ±∞, `u32::MAX` steps).

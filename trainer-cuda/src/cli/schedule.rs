@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use onecycle_core::{Anneal, OneCycle, OneCycleConfig, Phases, Preset};
+use onecycle_core::{Anneal, OneCycle, OneCycleConfig, Preset};
 
 use crate::plot::{Chart, Series};
 
@@ -105,12 +105,7 @@ impl ScheduleArgs {
             cfg.anneal = a.into();
         }
         if self.three_phase || self.pct_final.is_some() {
-            let pct_final = match (self.pct_final, cfg.phases) {
-                (Some(q), _) => q,
-                (None, Phases::Three { pct_final }) => pct_final,
-                (None, Phases::Two) => 2.0 * cfg.pct_start,
-            };
-            cfg.phases = Phases::Three { pct_final };
+            cfg = cfg.three_phase(self.pct_final);
         }
         if self.base_momentum.is_some() || self.max_momentum.is_some() {
             let mut m = cfg.momentum.unwrap_or(onecycle_core::MomentumRange {

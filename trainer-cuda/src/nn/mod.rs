@@ -42,7 +42,6 @@ mod models;
 mod network;
 mod optim;
 pub mod profile;
-mod rng;
 mod threads;
 
 use std::fmt;
@@ -240,6 +239,23 @@ pub trait ImageSource {
     fn value_count(&self) -> usize;
     /// Appends the values at `range` (value indices, inside `0..value_count()`) to `out`.
     fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>);
+}
+
+/// The data set's images, normalised as they are read.
+impl ImageSource for crate::data::Dataset {
+    fn value_count(&self) -> usize {
+        self.len() * self.image_len()
+    }
+
+    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let range = range.start.min(self.value_count())..range.end.min(self.value_count());
+        self.normalization.extend_normalised(
+            &self.pixels()[range.clone()],
+            range.start,
+            self.height * self.width,
+            out,
+        );
+    }
 }
 
 impl ImageSource for [f32] {

@@ -9,11 +9,11 @@ use super::device::NnDevice;
 use super::layers::{self, Ctx, Init, ModelSpec};
 use super::optim::{default_momentum, Optim};
 use super::profile::{self, Phase, Span};
-use super::rng::SplitMix64;
 use super::{
     EvalResult, GradReduce, ImageSource, ModelKind, NamedTensor, Network, NnError, OptimizerKind,
     Snapshot,
 };
+use crate::data::rng::SplitMix64;
 
 type P<D> = Tensor<(usize,), f32, D>;
 

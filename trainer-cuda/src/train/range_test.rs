@@ -11,8 +11,7 @@ use crate::nn::Network;
 use crate::train::progress::{Bar, Verbosity};
 use crate::train::range_curve::Curve;
 
-/// History capacity of the range test (steps).
-pub const MAX_RANGE_STEPS: usize = 2048;
+pub use onecycle_core::finder::MAX_RANGE_STEPS;
 
 /// The sweep of [`RangePlan::long`] (the trainer's default until the short sweeps of
 /// [`RangePlan::short`] replaced it): an exponential sweep from 1e-5 to 10 over 400 steps,

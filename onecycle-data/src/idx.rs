@@ -43,7 +43,7 @@ impl IdxArray {
 ///
 /// ```
 /// use std::path::Path;
-/// use trainer_cuda::data::idx::parse_idx;
+/// use onecycle_data::idx::parse_idx;
 /// // Two labels: 3 and 7.
 /// let bytes = vec![0, 0, 8, 1, 0, 0, 0, 2, 3, 7];
 /// let a = parse_idx(Path::new("labels"), bytes, 1).unwrap();

@@ -4,7 +4,7 @@
 /// `batch` images of `per_image` values in `[-1, 1)` and `batch` labels in `0..classes`.
 ///
 /// ```
-/// let (images, labels) = trainer_cuda::data::synthetic_batch(4, 784, 10);
+/// let (images, labels) = onecycle_data::synthetic_batch(4, 784, 10);
 /// assert_eq!((images.len(), labels.len()), (4 * 784, 4));
 /// assert!(labels.iter().all(|&l| l < 10) && images.iter().all(|v| (-1.0..1.0).contains(v)));
 /// ```

@@ -18,7 +18,7 @@ impl Normalization {
     /// exactly in integers (sums of bytes and of their squares) and converted once.
     ///
     /// ```
-    /// use trainer_cuda::data::Normalization;
+    /// use onecycle_data::Normalization;
     /// // One channel, values 0 and 255: mean 0.5, std 0.5.
     /// let n = Normalization::from_pixels(&[0, 255], 1, 1);
     /// assert_eq!((n.mean, n.std), (vec![0.5], vec![0.5]));
@@ -69,7 +69,7 @@ impl Normalization {
     /// that starts at byte `start` of it (the start fixes each byte's channel), to `out`.
     ///
     /// ```
-    /// use trainer_cuda::data::Normalization;
+    /// use onecycle_data::Normalization;
     /// let n = Normalization { mean: vec![0.0, 1.0], std: vec![1.0, 1.0] };
     /// let mut out = Vec::new();
     /// // Planes of 2 bytes: bytes 3..5 are the end of channel 1 and the start of channel 0.
@@ -212,7 +212,7 @@ impl Dataset {
     /// Appends the normalised image `i` to `out`; `None` (and nothing appended) past the end.
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
     /// let mut out = vec![];
@@ -242,7 +242,7 @@ impl Dataset {
     /// The normalisation stays that of the full training split.
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
     /// let d = d.take(2);
@@ -261,7 +261,7 @@ impl Dataset {
     /// of just those images.
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// use std::borrow::Cow;
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
@@ -281,7 +281,7 @@ impl Dataset {
     /// are copied), with this set's normalisation: e.g. the validation slice held out at the end of a training split.
     ///
     /// ```
-    /// use trainer_cuda::data::{Dataset, Normalization};
+    /// use onecycle_data::{Dataset, Normalization};
     /// let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
     /// let d = Dataset::from_bytes(&[0, 51, 102, 255], vec![0, 1, 2, 3], 1, 1, 1, 4, &norm);
     /// assert_eq!(d.slice(1, 3).labels, vec![1, 2]);
@@ -302,22 +302,6 @@ impl Dataset {
             classes: self.classes,
             normalization: self.normalization.clone(),
         }
-    }
-}
-
-impl crate::nn::ImageSource for Dataset {
-    fn value_count(&self) -> usize {
-        self.len() * self.image_len()
-    }
-
-    fn read_values(&self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
-        let range = range.start.min(self.value_count())..range.end.min(self.value_count());
-        self.normalization.extend_normalised(
-            &self.pixels()[range.clone()],
-            range.start,
-            self.height * self.width,
-            out,
-        );
     }
 }
 

@@ -37,7 +37,7 @@ pub struct CifarRecords {
 ///
 /// ```
 /// use std::path::Path;
-/// use trainer_cuda::data::cifar::{parse_cifar, RECORD_BYTES};
+/// use onecycle_data::cifar::{parse_cifar, RECORD_BYTES};
 /// let mut rec = vec![7u8; RECORD_BYTES];
 /// rec[0] = 3; // the label
 /// let r = parse_cifar(Path::new("x.bin"), &rec).unwrap();

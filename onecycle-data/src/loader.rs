@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use super::catalog::{
-    locate, DatasetName, IdxFile, IdxSource, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, CLASSES,
-    MNIST_SIDE,
+    locate, IdxFile, IdxSource, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, CLASSES, MNIST_SIDE,
 };
 use super::content::{read_maybe_gz, sha256_hex};
 use super::dataset::{Dataset, Normalization, Split};
 use super::error::{DataError, FileProblem, Fix};
+use super::location::Location;
 use super::{cifar, idx};
 
 /// Whether hashes are checked when loading a directory of IDX files.
@@ -30,43 +30,41 @@ pub enum HashCheck {
 ///
 /// # Errors
 /// [`DataError::BadFile`] naming the file, with the fix.
-pub fn verify(name: DatasetName, data_dir: &Path) -> Result<(), DataError> {
-    let dir = name.dir(data_dir);
-    let fix = name.fix(data_dir);
-    match name.idx_source() {
+pub fn verify(at: &Location) -> Result<(), DataError> {
+    let dir = at.dir();
+    let fix = at.fix();
+    match at.name().idx_source() {
         Some(source) => {
             // Report a missing file before spending time hashing the others.
             if let Some(file) = source
                 .files()
                 .iter()
-                .find(|f| !locate(&dir, f.name).exists())
+                .find(|f| !locate(dir, f.name).exists())
             {
-                let path = locate(&dir, file.name);
+                let path = locate(dir, file.name);
                 return Err(DataError::file(path, FileProblem::Missing).with_fix(fix));
             }
             for file in source.files() {
-                let path = locate(&dir, file.name);
+                let path = locate(dir, file.name);
                 let bytes = read_maybe_gz(&path).map_err(|e| e.with_fix(fix.clone()))?;
                 check_hash(&path, &bytes, file.sha256).map_err(|e| e.with_fix(fix.clone()))?;
             }
         }
         None => {
-            load_cifar10_dir(&dir).map_err(|e| e.with_fix(fix))?;
+            load_cifar10_dir(dir).map_err(|e| e.with_fix(fix))?;
         }
     }
     Ok(())
 }
 
-/// Loads the installed data set `<data_dir>/<name>` (hashes checked for MNIST
-/// and Fashion-MNIST), with the data set's own fix in errors. Fetches nothing.
-pub(crate) fn load_installed(name: DatasetName, data_dir: &Path) -> Result<Split, DataError> {
-    let dir = name.dir(data_dir);
-    let fix = name.fix(data_dir);
-    let split = match name.idx_source() {
-        Some(source) => load_idx_dir(&dir, source, HashCheck::Verify),
-        None => load_cifar10_dir(&dir),
+/// Loads the installed data set at `at` (hashes checked for MNIST and
+/// Fashion-MNIST), with the data set's own fix in errors. Fetches nothing.
+pub(crate) fn load_installed(at: &Location) -> Result<Split, DataError> {
+    let split = match at.name().idx_source() {
+        Some(source) => load_idx_dir(at.dir(), source, HashCheck::Verify),
+        None => load_cifar10_dir(at.dir()),
     };
-    split.map_err(|e| e.with_fix(fix))
+    split.map_err(|e| e.with_fix(at.fix()))
 }
 
 fn check_hash(path: &Path, bytes: &[u8], expected: &'static str) -> Result<(), DataError> {

