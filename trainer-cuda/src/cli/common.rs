@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::data::{load, resolve_data_dir, DatasetName, Split};
-use crate::dist::{shard_size, Collective};
 use crate::nn::{build_network, DeviceKind, Network};
 use crate::train::config::{DeviceName, ModelName, OptimizerName};
 use crate::train::progress::{note, Verbosity};
@@ -118,18 +117,6 @@ impl TrainingArgs {
         ))
         .context("cannot build the model")
     }
-}
-
-/// Checks, before anything is loaded, that a data-parallel launch can split `batch_size`
-/// (the global batch) over the world.
-///
-/// # Errors
-/// When it does not divide by the number of processes.
-pub fn check_world(batch_size: usize, world: &dyn Collective) -> Result<()> {
-    if world.size() > 1 {
-        shard_size(batch_size, world.size()).map_err(|e| anyhow::anyhow!(e))?;
-    }
-    Ok(())
 }
 
 /// `--weight-decay`: a finite number >= 0 (a negative one grows the weights; NaN or

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use onecycle_core::finder::{Consensus, Edge, Method, Suggestions, AUTO_DIVISOR};
 use serde::Serialize;
 
-use crate::cli::common::check_world;
+use crate::dist::check_world;
 use crate::dist::{Collective, DataParallel};
 use crate::train::progress::Verbosity;
 use crate::train::range_curve::{curve_chart, edge, read_curve_csv, suggestions};

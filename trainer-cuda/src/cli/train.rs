@@ -7,13 +7,16 @@ use anyhow::{bail, Result};
 use clap::Args;
 use onecycle_core::Preset;
 
-use crate::cli::common::{check_world, TrainingArgs};
+use crate::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
+use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
-use crate::dist::{Collective, DataParallel};
+use crate::data::Split;
+use crate::dist::Collective;
+use crate::nn::Network;
 use crate::train::config::{MaxLr, RunConfig};
+use crate::train::learner::{diverged, Learner};
 use crate::train::progress::{note, Verbosity};
-use crate::train::range_test::{auto_lr, trainer_range_plan};
-use crate::train::run::{train, ResumeFrom, RunControl, RunDir, RunEnd};
+use crate::train::run::{RunEnd, RunResult};
 use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 
 /// Arguments of `onecycle train`.
@@ -82,14 +85,18 @@ pub struct TrainArgs {
 pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Result<()> {
     // Rank 0 alone reports and writes (config, curve, checkpoints, metrics, plots); every rank
     // reads a run to resume.
-    let writer = world.rank() == 0;
-    let verbosity = if writer {
-        args.common.verbosity()
-    } else {
-        Verbosity::Quiet
+    let learner = Learner {
+        world,
+        verbosity: if world.rank() == 0 {
+            args.common.verbosity()
+        } else {
+            Verbosity::Quiet
+        },
+        keep_checkpoints: (args.keep_checkpoints > 0).then_some(args.keep_checkpoints),
+        stop_after_epochs: args.stop_after_epoch,
     };
     if args.resume.is_none() {
-        check_world(args.common.batch_size, world)?;
+        learner.check_world(args.common.batch_size)?;
     }
     if args.resume.is_none() && !(args.epochs.is_finite() && args.epochs > 0.0) {
         bail!(
@@ -97,8 +104,6 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             args.epochs
         );
     }
-    // One writer per run directory: locked before anything is read or written there (a
-    // second `train` or `--resume` on it is refused, naming the holder).
     let out_path = args.out.clone().unwrap_or_else(|| {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -113,7 +118,9 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             );
         }
     }
-    let _lock = if writer {
+    // One writer per run directory: locked before anything is read or written there (a
+    // second `train` or `--resume` on it is refused, naming the holder).
+    let _lock = if learner.writes() {
         let locked = args.resume.as_ref().unwrap_or(&out_path);
         Some(crate::lock::DirLock::acquire(locked, "onecycle train")?)
     } else {
@@ -121,37 +128,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
     };
     // A run to resume is read (and checked) before any data is loaded.
     let resumed = match &args.resume {
-        Some(resume) => {
-            let dir = RunDir {
-                path: resume.clone(),
-            };
-            let cfg = dir.read_config()?;
-            // The run's own global batch must split over this launch's ranks.
-            check_world(cfg.batch_size, world)?;
-            // The run continues as recorded: a typed flag that says otherwise is refused.
-            let differ = crate::cli::resume_flags::conflicts(args, &cfg);
-            if !differ.is_empty() {
-                bail!(
-                    "{} holds a run with other settings: {}; --resume continues a run as recorded in its run.json, so drop these flags, or start a new run with another --out",
-                    resume.display(),
-                    differ.join(", ")
-                );
-            }
-            if args.given.iter().any(|g| g == "device") {
-                note(
-                    verbosity,
-                    "--device is not recorded with a run: on another device than the one it started on, the resumed run's float rounding (and so its numbers) differ from an uninterrupted run",
-                );
-            }
-            // Verified (every file against its recorded SHA-256) before anything is trained.
-            let from = if args.resume_from_verified {
-                ResumeFrom::NewestVerified
-            } else {
-                ResumeFrom::Latest
-            };
-            let point = dir.resume_point(from)?;
-            Some((dir, cfg, point))
-        }
+        Some(resume) => Some(open_resumed(args, &learner, resume)?),
         None => None,
     };
     // A resumed run reads its own data set and builds its own model (no flag needed).
@@ -161,164 +138,138 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
         base.model = cfg.model;
     }
     let data = base.load_data()?;
-    let (mut net, dir, cfg, start) = if let Some((dir, cfg, point)) = resumed {
-        // The network is built from the run's own model, optimiser and seed, so that the
-        // checkpoint loads.
-        let mut resume_args = base.clone();
-        resume_args.optimizer = cfg.optimizer;
-        resume_args.weight_decay = cfg.weight_decay;
-        resume_args.seed = cfg.seed;
-        resume_args.train_limit = cfg.train_limit;
-        resume_args.test_limit = cfg.test_limit;
-        let (mut net, _) = resume_args.build(&data)?;
-        point.load_into(net.as_mut())?;
-        for s in &point.skipped {
-            note(
-                verbosity,
-                &format!("--resume-from-verified: passing over: {s}"),
-            );
+    let (mut net, dir, cfg, start) = match resumed {
+        Some((dir, cfg, point)) => {
+            let (net, state) = load_resumed(&learner, &base, &data, &dir, &cfg, point)?;
+            (net, dir, cfg, Some(state))
         }
-        let state = point.state;
-        note(
-            verbosity,
-            &format!(
-                "resuming {} after epoch {} (step {})",
-                dir.path.display(),
-                state.epochs_done,
-                state.steps_done
-            ),
-        );
-        (net, dir, cfg, Some(state))
-    } else {
-        let (mut net, _) = args.common.build(&data)?;
-        let dir = RunDir {
-            path: out_path.clone(),
-        };
-        if dir.state_path().exists() {
-            bail!(
-                "{} already holds a run with checkpoints: continue it with --resume {}, or choose another --out",
-                dir.path.display(),
-                dir.path.display()
-            );
+        None => {
+            let (mut net, _) = args.common.build(&data)?;
+            let dir = RunDir { path: out_path };
+            let mut cfg = fresh_config(args);
+            learner.plan(&mut cfg, args.max_lr, net.as_mut(), &data, &dir)?;
+            (net, dir, cfg, None)
         }
-        let c = &args.common;
-        let mut cfg = RunConfig {
-            dataset: c.dataset,
-            model: c.model,
-            optimizer: c.optimizer,
-            weight_decay: c.weight_decay,
-            batch_size: c.batch_size,
-            epochs: args.epochs,
-            seed: c.seed,
-            schedule: ScheduleSpec {
-                kind: args.schedule,
-                lr: 0.0,
-                total_steps: 0,
-                preset: args.preset.into(),
-                three_phase: args.three_phase,
-                fixed_momentum: c.optimizer.default_momentum(),
-            },
-            evals_per_epoch: args.evals_per_epoch,
-            val_size: args.val_size,
-            train_limit: c.train_limit,
-            test_limit: c.test_limit,
-        };
-        if cfg.steps_per_epoch(data.train.len()) == 0 {
-            bail!(
-                "--batch-size {} is larger than the {} training images: lower it",
-                c.batch_size,
-                cfg.train_images(data.train.len())
-            );
-        }
-        cfg.schedule.total_steps = cfg
-            .total_steps(data.train.len())
-            .map_err(|e| anyhow::anyhow!("--epochs: {e}"))?;
-        let parts = cfg.partitions(&data).map_err(|e| anyhow::anyhow!(e))?;
-        cfg.schedule.lr = match args.max_lr {
-            MaxLr::Value(v) => v,
-            MaxLr::Auto => {
-                let train_set = &parts.train;
-                let plan = trainer_range_plan();
-                check_world(plan.batch_for(c.batch_size), world)?;
-                let sweeps = plan.run(
-                    &mut DataParallel::new(net.as_mut(), world),
-                    train_set,
-                    c.batch_size,
-                    c.seed,
-                    Some(c.optimizer.default_momentum()),
-                    verbosity,
-                )?;
-                let v = auto_lr(&sweeps)?;
-                if writer {
-                    // `write_atomic` creates the run directory.
-                    for (i, outcome) in sweeps.outcomes.iter().enumerate() {
-                        let name = if i == 0 {
-                            "find-lr.csv".to_owned()
-                        } else {
-                            format!("find-lr-sweep{}.csv", i + 1)
-                        };
-                        crate::atomic::write_atomic(
-                            &dir.path.join(name),
-                            outcome.csv().as_bytes(),
-                        )?;
-                    }
-                }
-                let spread = sweeps.consensus.as_ref().map_or(1.0, |c| c.spread);
-                note(
-                    verbosity,
-                    &format!(
-                        "--max-lr auto: {v:.3e}, the range test's {}divergence edge / {}{}",
-                        if plan.sweeps > 1 { "median " } else { "" },
-                        plan.divisor,
-                        if plan.sweeps > 1 {
-                            format!(" ({} sweeps, spread {spread:.2}x)", plan.sweeps)
-                        } else {
-                            String::new()
-                        }
-                    ),
-                );
-                v
-            }
-        };
-        cfg.schedule
-            .build()
-            .map_err(|e| anyhow::anyhow!("invalid schedule: {e}"))?;
-        if writer {
-            dir.write_config(&cfg)?;
-        }
-        (net, dir, cfg, None)
     };
-
-    let result = train(
-        &cfg,
-        &mut DataParallel::new(net.as_mut(), world),
-        &data,
-        start,
-        &RunControl {
-            dir: writer.then_some(&dir),
-            stop_after_epochs: args.stop_after_epoch,
-            verbosity,
-            label: cfg.schedule.kind.name().to_string(),
-            keep_checkpoints: (args.keep_checkpoints > 0).then_some(args.keep_checkpoints),
-        },
-    )?;
-    if !writer {
+    let result = learner.fit(&cfg, net.as_mut(), &data, start, &dir)?;
+    if !learner.writes() {
         if args.log_every_rank {
             result
                 .metrics
                 .write(&dir.path.join(format!("rank-{}", world.rank())))?;
         }
-        return match result.end {
-            RunEnd::Diverged => bail!("the loss became non-finite: lower --max-lr"),
-            _ => Ok(()),
-        };
+        return diverged(result.end);
     }
-    result.metrics.write(&dir.path)?;
-    let charts = crate::train::charts::run_charts(&result.metrics, cfg.schedule.kind.name());
-    crate::plot::save_stacked_svg(&charts, &dir.path.join("training.svg"))?;
+    learner.finish(&cfg, &result, &dir)?;
+    writeln!(out, "{}", summary(&cfg, &result, &dir))?;
+    diverged(result.end)
+}
+
+/// `--resume DIR`: the run's config (typed flags that contradict it refused) and a verified
+/// resume point.
+fn open_resumed(
+    args: &TrainArgs,
+    learner: &Learner<'_>,
+    resume: &std::path::Path,
+) -> Result<(RunDir, RunConfig, ResumePoint)> {
+    let dir = RunDir {
+        path: resume.to_path_buf(),
+    };
+    let cfg = dir.read_config()?;
+    // The run's own global batch must split over this launch's ranks.
+    learner.check_world(cfg.batch_size)?;
+    // The run continues as recorded: a typed flag that says otherwise is refused.
+    let differ = crate::cli::resume_flags::conflicts(args, &cfg);
+    if !differ.is_empty() {
+        bail!(
+            "{} holds a run with other settings: {}; --resume continues a run as recorded in its run.json, so drop these flags, or start a new run with another --out",
+            resume.display(),
+            differ.join(", ")
+        );
+    }
+    if args.given.iter().any(|g| g == "device") {
+        note(
+            learner.verbosity,
+            "--device is not recorded with a run: on another device than the one it started on, the resumed run's float rounding (and so its numbers) differ from an uninterrupted run",
+        );
+    }
+    // Verified (every file against its recorded SHA-256) before anything is trained.
+    let from = if args.resume_from_verified {
+        ResumeFrom::NewestVerified
+    } else {
+        ResumeFrom::Latest
+    };
+    let point = dir.resume_point(from)?;
+    Ok((dir, cfg, point))
+}
+
+/// Builds the resumed run's network from its own model, optimiser and seed, so that the
+/// checkpoint loads, and loads it.
+fn load_resumed(
+    learner: &Learner<'_>,
+    base: &TrainingArgs,
+    data: &Split,
+    dir: &RunDir,
+    cfg: &RunConfig,
+    point: ResumePoint,
+) -> Result<(Box<dyn Network>, CheckpointState)> {
+    let mut resume_args = base.clone();
+    resume_args.optimizer = cfg.optimizer;
+    resume_args.weight_decay = cfg.weight_decay;
+    resume_args.seed = cfg.seed;
+    resume_args.train_limit = cfg.train_limit;
+    resume_args.test_limit = cfg.test_limit;
+    let (mut net, _) = resume_args.build(data)?;
+    point.load_into(net.as_mut())?;
+    for s in &point.skipped {
+        note(
+            learner.verbosity,
+            &format!("--resume-from-verified: passing over: {s}"),
+        );
+    }
+    let state = point.state;
+    note(
+        learner.verbosity,
+        &format!(
+            "resuming {} after epoch {} (step {})",
+            dir.path.display(),
+            state.epochs_done,
+            state.steps_done
+        ),
+    );
+    Ok((net, state))
+}
+
+/// A fresh run's config from the flags; the learner's plan fills in the steps and the lr.
+fn fresh_config(args: &TrainArgs) -> RunConfig {
+    let c = &args.common;
+    RunConfig {
+        dataset: c.dataset,
+        model: c.model,
+        optimizer: c.optimizer,
+        weight_decay: c.weight_decay,
+        batch_size: c.batch_size,
+        epochs: args.epochs,
+        seed: c.seed,
+        schedule: ScheduleSpec {
+            kind: args.schedule,
+            lr: 0.0,
+            total_steps: 0,
+            preset: args.preset.into(),
+            three_phase: args.three_phase,
+            fixed_momentum: c.optimizer.default_momentum(),
+        },
+        evals_per_epoch: args.evals_per_epoch,
+        val_size: args.val_size,
+        train_limit: c.train_limit,
+        test_limit: c.test_limit,
+    }
+}
+
+/// The line `onecycle train` prints at the end.
+fn summary(cfg: &RunConfig, result: &RunResult, dir: &RunDir) -> String {
     let last = result.metrics.evals.last();
-    writeln!(
-        out,
+    format!(
         "{}: {} after {} steps; test accuracy {}; outputs in {}",
         cfg.schedule.kind.name(),
         match result.end {
@@ -339,9 +290,5 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             (None, None) => "n/a".into(),
         },
         dir.path.display()
-    )?;
-    if result.end == RunEnd::Diverged {
-        bail!("the loss became non-finite: lower --max-lr");
-    }
-    Ok(())
+    )
 }

@@ -72,6 +72,18 @@ impl Collective for Solo {
     }
 }
 
+/// Checks, before anything is loaded, that a data-parallel launch can split `batch_size`
+/// (the global batch) over the world.
+///
+/// # Errors
+/// When it does not divide by the number of processes.
+pub fn check_world(batch_size: usize, world: &dyn Collective) -> anyhow::Result<()> {
+    if world.size() > 1 {
+        shard_size(batch_size, world.size()).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
+}
+
 /// The per-rank batch for a global batch of `global` images over `world` ranks.
 ///
 /// # Errors

@@ -50,6 +50,71 @@ pub(crate) enum Layer {
     },
     /// `relu(body(x) + x)`
     Residual(Vec<Layer>),
+    /// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op (fused on the CPU, in
+    /// training and in evaluation): what [`fuse`] makes of those three layers when the
+    /// model is built.
+    ConvBnPool {
+        g: Conv2dGeometry,
+        w: usize,
+        b: usize,
+        input_grad: bool,
+        gamma: usize,
+        beta: usize,
+        stats: usize,
+        relu: bool,
+    },
+}
+
+/// The layer list the interpreter runs: every conv → batch norm → max pool becomes one
+/// [`Layer::ConvBnPool`], inside residual bodies too. Chosen once, when the model is built.
+pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
+    let mut out = Vec::with_capacity(layers.len());
+    let mut it = layers.into_iter().peekable();
+    while let Some(layer) = it.next() {
+        let layer = match layer {
+            Layer::Residual(body) => Layer::Residual(fuse(body)),
+            Layer::Conv {
+                g,
+                w,
+                b,
+                input_grad,
+            } => {
+                let mut rest = it.clone();
+                match (rest.next(), rest.next()) {
+                    (
+                        Some(Layer::BatchNorm {
+                            gamma,
+                            beta,
+                            stats,
+                            relu,
+                        }),
+                        Some(Layer::MaxPool2),
+                    ) => {
+                        it = rest;
+                        Layer::ConvBnPool {
+                            g,
+                            w,
+                            b,
+                            input_grad,
+                            gamma,
+                            beta,
+                            stats,
+                            relu,
+                        }
+                    }
+                    _ => Layer::Conv {
+                        g,
+                        w,
+                        b,
+                        input_grad,
+                    },
+                }
+            }
+            other => other,
+        };
+        out.push(layer);
+    }
+    out
 }
 
 /// A model description: layers, parameters in visiting order, batch-norm layer names.
@@ -201,7 +266,7 @@ impl SpecBuilder {
     ) -> Result<ModelSpec, NnError> {
         match self.shape {
             ActShape::Flat(n) if n == classes => {
-                self.spec.layers = layers;
+                self.spec.layers = fuse(layers);
                 Ok(self.spec)
             }
             _ => Err(NnError::Shape(format!(
@@ -254,74 +319,50 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
     ctx: &mut Ctx<'_, D>,
     mut x: Act<D, T>,
 ) -> Act<D, T> {
-    let mut i = 0;
-    while i < layers.len() {
-        let layer = &layers[i];
-        i += 1;
-        // conv → batch norm → max-pool in training runs as one block op (fused on the CPU).
-        if let (
-            true,
-            Layer::Conv {
+    for layer in layers {
+        x = match layer {
+            Layer::ConvBnPool {
                 g,
                 w,
                 b,
                 input_grad,
-            },
-            Some(Layer::BatchNorm {
                 gamma,
                 beta,
                 stats,
                 relu,
-            }),
-            Some(Layer::MaxPool2),
-        ) = (ctx.train, layer, layers.get(i), layers.get(i + 1))
-        {
-            i += 2;
-            let t = img(x);
-            let (bsz, _, h, wd) = *t.shape();
-            let (oh, ow) = g.out_hw(h, wd).expect("shapes are checked by SpecBuilder");
-            let (y, s) = D::nn_conv_bn_pool_train(
-                ctx.fast,
-                t,
-                (&ctx.params[*w], &ctx.params[*b]),
-                g,
-                *input_grad,
-                (&ctx.params[*gamma], &ctx.params[*beta]),
-                BN_EPS,
-                *relu,
-            );
-            update_running(&mut ctx.running[*stats], s, bsz * oh * ow);
-            x = Act::Img(y);
-            continue;
-        }
-        // ... and in eval mode as one block op too (image by image on the CPU).
-        if let (
-            false,
-            Layer::Conv { g, w, b, .. },
-            Some(Layer::BatchNorm {
-                gamma,
-                beta,
-                stats,
-                relu,
-            }),
-            Some(Layer::MaxPool2),
-        ) = (ctx.train, layer, layers.get(i), layers.get(i + 1))
-        {
-            i += 2;
-            let (rm, rv) = &ctx.running[*stats];
-            x = Act::Img(D::nn_conv_bn_pool_eval(
-                ctx.fast,
-                img(x),
-                (&ctx.params[*w], &ctx.params[*b]),
-                g,
-                (&ctx.params[*gamma], &ctx.params[*beta]),
-                (rm, rv),
-                BN_EPS,
-                *relu,
-            ));
-            continue;
-        }
-        x = match layer {
+            } => {
+                let t = img(x);
+                let conv = (&ctx.params[*w], &ctx.params[*b]);
+                let bn = (&ctx.params[*gamma], &ctx.params[*beta]);
+                if ctx.train {
+                    let (bsz, _, h, wd) = *t.shape();
+                    let (oh, ow) = g.out_hw(h, wd).expect("shapes are checked by SpecBuilder");
+                    let (y, s) = D::nn_conv_bn_pool_train(
+                        ctx.fast,
+                        t,
+                        conv,
+                        g,
+                        *input_grad,
+                        bn,
+                        BN_EPS,
+                        *relu,
+                    );
+                    update_running(&mut ctx.running[*stats], s, bsz * oh * ow);
+                    Act::Img(y)
+                } else {
+                    let (rm, rv) = &ctx.running[*stats];
+                    Act::Img(D::nn_conv_bn_pool_eval(
+                        ctx.fast,
+                        t,
+                        conv,
+                        g,
+                        bn,
+                        (rm, rv),
+                        BN_EPS,
+                        *relu,
+                    ))
+                }
+            }
             Layer::Conv {
                 g,
                 w,
@@ -408,12 +449,15 @@ pub(crate) fn matmul_flops(
     let (mut fwd, mut train) = (0u64, 0u64);
     for layer in layers {
         match layer {
-            Layer::Conv { g, input_grad, .. } => {
+            Layer::Conv { g, input_grad, .. } | Layer::ConvBnPool { g, input_grad, .. } => {
                 let (oh, ow) = g.out_hw(h, w).unwrap_or((0, 0));
                 let f = 2 * (g.c_out * g.patch_len() * oh * ow) as u64;
                 fwd += f;
                 train += if *input_grad { 3 * f } else { 2 * f };
                 (c, h, w) = (g.c_out, oh, ow);
+                if matches!(layer, Layer::ConvBnPool { .. }) {
+                    (h, w) = (h / 2, w / 2);
+                }
             }
             Layer::Linear { fin, fout, .. } => {
                 let f = 2 * (fin * fout) as u64;

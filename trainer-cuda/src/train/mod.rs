@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod config;
+pub mod learner;
 pub mod metrics;
 pub mod progress;
 pub mod range_curve;
@@ -13,8 +14,11 @@ pub mod schedule;
 pub use config::{DeviceName, MaxLr, ModelName, OptimizerName, RunConfig};
 pub use metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
 pub use range_test::{range_test, RangeTestOutcome};
-pub use run::{
-    load_checkpoint, load_latest, train, CheckpointEntry, CheckpointManifest, CheckpointState,
-    ResumeFrom, ResumePoint, RunControl, RunDir, RunEnd, RunResult, MANIFEST_FORMAT,
+// The run directory and its checkpoints live in `crate::checkpoint`; their old paths here
+// keep working.
+pub use crate::checkpoint::{
+    load_checkpoint, load_latest, CheckpointEntry, CheckpointManifest, CheckpointState, ResumeFrom,
+    ResumePoint, RunDir, MANIFEST_FORMAT,
 };
+pub use run::{train, RunControl, RunEnd, RunResult};
 pub use schedule::{PresetName, ScheduleKind, ScheduleSpec, TrainSchedule};

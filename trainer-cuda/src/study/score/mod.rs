@@ -1,8 +1,17 @@
-//! Scoring, MLPerf-style: epochs to a fixed target per seed, the median over seeds
-//! with a miss counted as infinity, and speed-up ratios. Pure functions of the
-//! measured accuracies.
+//! All of the study's scoring, MLPerf-style: epochs to a fixed target per seed, the
+//! median over seeds with a miss counted as infinity, and speed-up ratios. This module
+//! holds the pure functions of the measured accuracies; [`mod@report`] scores a study's
+//! measurements into its [`StudyReport`](crate::study::StudyReport) (targets, epochs to
+//! target, accuracies per budget, speed-ups), [`mod@reference`] scores reference mode
+//! (target R, first hits, the three ratios).
+
+pub mod reference;
+pub mod report;
 
 use serde::Serialize;
+
+// Kept at their old path (`study::score::show_epochs`); they live in `study::show`.
+pub use crate::study::show::{show_epochs, show_ratio, show_value};
 
 /// Epochs to `target` of a budget-aware family on one seed: the smallest budget whose
 /// final validation accuracy reaches it, infinity when none does.
@@ -98,18 +107,6 @@ impl Spread {
             max: values.iter().copied().fold(f64::NAN, f64::max),
         }
     }
-
-    /// `median [min–max]` with `fmt` for each value, `∞` for a miss.
-    pub fn show(&self, fmt: impl Fn(f64) -> String) -> String {
-        let f = |x: f64| show_value(x, &fmt);
-        if self.median.is_nan() {
-            "–".to_string()
-        } else if self.min == self.max {
-            f(self.median)
-        } else {
-            format!("{} [{}–{}]", f(self.median), f(self.min), f(self.max))
-        }
-    }
 }
 
 /// A speed-up ratio: `baseline / onecycle` epochs to a target.
@@ -128,48 +125,6 @@ pub fn ratio(baseline: f64, onecycle: f64) -> f64 {
         f64::NAN
     } else {
         baseline / onecycle
-    }
-}
-
-/// `fmt(x)`, or `∞` for a miss (infinity) and `–` for no value (NaN).
-///
-/// ```
-/// use trainer_cuda::study::score::show_value;
-/// let pct = |x: f64| format!("{:.1}", 100.0 * x);
-/// assert_eq!(show_value(0.5, pct), "50.0");
-/// assert_eq!(show_value(f64::INFINITY, pct), "∞");
-/// assert_eq!(show_value(f64::NAN, pct), "–");
-/// ```
-pub fn show_value(x: f64, fmt: impl Fn(f64) -> String) -> String {
-    if x.is_infinite() {
-        "∞".to_string()
-    } else if x.is_nan() {
-        "–".to_string()
-    } else {
-        fmt(x)
-    }
-}
-
-/// Formats a number of epochs compactly: `0.25`, `2`, `∞`.
-pub fn show_epochs(e: f64) -> String {
-    if e.is_infinite() {
-        "∞".into()
-    } else if e.is_nan() {
-        "–".into()
-    } else {
-        let s = format!("{e:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// Formats a ratio: `3.0×`, `>16×` style infinity as `∞`, `–` for none.
-pub fn show_ratio(r: f64) -> String {
-    if r.is_infinite() {
-        "∞ (baseline misses)".into()
-    } else if r.is_nan() {
-        "– (1cycle misses)".into()
-    } else {
-        format!("{r:.2}×")
     }
 }
 
@@ -192,13 +147,5 @@ mod tests {
         // A non-monotone ladder: the 2-epoch run misses although 1 epoch hits.
         let runs = [(2.0, 0.97), (1.0, 0.981), (4.0, 0.99)];
         assert_eq!(epochs_to_target_budgeted(&runs, 0.98), 1.0);
-    }
-
-    #[test]
-    fn epochs_are_shown_without_trailing_zeros() {
-        assert_eq!(show_epochs(0.25), "0.25");
-        assert_eq!(show_epochs(16.0), "16");
-        assert_eq!(show_epochs(f64::INFINITY), "∞");
-        assert_eq!(show_ratio(3.0), "3.00×");
     }
 }
