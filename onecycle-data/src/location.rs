@@ -31,8 +31,12 @@ pub fn resolve_data_dir(cli: Option<&Path>) -> PathBuf {
 /// tests, examples and benches find the workspace's `data/` from any working directory.
 ///
 /// ```
-/// let dir = onecycle_data::data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"));
-/// assert!(dir.ends_with("data"));
+/// let fallback = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+/// let dir = onecycle_data::data_dir_or(fallback);
+/// match std::env::var_os(onecycle_data::DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+///     Some(set) => assert_eq!(dir.as_os_str(), set),
+///     None => assert_eq!(dir.to_str(), Some(fallback)),
+/// }
 /// ```
 #[must_use]
 pub fn data_dir_or(fallback: impl Into<PathBuf>) -> PathBuf {

@@ -5,30 +5,23 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::cli::choice::choice;
 use crate::data::{load, resolve_data_dir, DatasetName, Split};
 use crate::nn::{build_network, DeviceKind, Network};
 use crate::train::config::{DeviceName, ModelName, OptimizerName};
 use crate::train::progress::{note, Verbosity};
 
-/// The command line's parser for a [`DatasetName`]: the names, each with its one-line
-/// description in `--help`.
-pub fn dataset_parser() -> impl clap::builder::TypedValueParser<Value = DatasetName> {
-    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-    let names = DatasetName::ALL.map(|d| PossibleValue::new(d.as_str()).help(d.describe()));
-    PossibleValuesParser::new(names).try_map(|s| s.parse::<DatasetName>())
-}
-
 /// Data, model, optimiser and device options.
 #[derive(Args, Debug, Clone)]
 pub struct TrainingArgs {
     /// Data set (fetched on first use).
-    #[arg(long, value_parser = dataset_parser(), default_value = "mnist")]
+    #[arg(long, value_parser = choice::<DatasetName>(), default_value = "mnist")]
     pub dataset: DatasetName,
     /// Model.
-    #[arg(long, value_enum, default_value = "mnist-cnn")]
+    #[arg(long, value_parser = choice::<ModelName>(), default_value = "mnist-cnn")]
     pub model: ModelName,
     /// Optimiser.
-    #[arg(long, value_enum, default_value = "sgd")]
+    #[arg(long, value_parser = choice::<OptimizerName>(), default_value = "sgd")]
     pub optimizer: OptimizerName,
     /// Weight decay (SGD: L2 added to the gradient; AdamW: decoupled); finite, >= 0.
     #[arg(long, default_value_t = 1e-4, value_parser = parse_weight_decay)]
@@ -40,7 +33,7 @@ pub struct TrainingArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to train.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_parser = choice::<DeviceName>(), default_value = "auto")]
     pub device: DeviceName,
     /// Where data sets live (default: $ONECYCLE_DATA, else ./data).
     #[arg(long)]

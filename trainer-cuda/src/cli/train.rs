@@ -8,6 +8,7 @@ use clap::Args;
 use onecycle_core::Preset;
 
 use crate::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
+use crate::cli::choice::choice;
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
 use crate::data::Split;
@@ -23,7 +24,7 @@ use crate::train::schedule::{ScheduleKind, ScheduleSpec};
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Learning-rate schedule.
-    #[arg(long, value_enum, default_value = "onecycle")]
+    #[arg(long, value_parser = choice::<ScheduleKind>(), default_value = "onecycle")]
     pub schedule: ScheduleKind,
     /// 1cycle conventions and defaults.
     #[arg(long, default_value = "pytorch", value_parser = parse_preset)]

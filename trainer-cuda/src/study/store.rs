@@ -337,16 +337,13 @@ impl RunStore {
 /// Every option that defines the run is spelled out, so that later changes of the
 /// command-line defaults cannot change what it runs.
 pub fn train_command(cfg: &RunConfig, device: &str) -> String {
-    use clap::ValueEnum;
-    let name = |v: Option<clap::builder::PossibleValue>| {
-        v.map_or_else(String::new, |p| p.get_name().to_string())
-    };
+    use crate::train::choice::Choice;
     let s = &cfg.schedule;
     let mut c = format!(
         "onecycle train --dataset {} --model {} --optimizer {} --weight-decay {} --batch-size {} --seed {} --device {device} --schedule {} --preset {}{} --max-lr {} --epochs {} --evals-per-epoch {} --val-size {}",
         cfg.dataset,
-        name(cfg.model.to_possible_value()),
-        name(cfg.optimizer.to_possible_value()),
+        cfg.model.name(),
+        cfg.optimizer.name(),
         cfg.weight_decay,
         cfg.batch_size,
         cfg.seed,

@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use std::borrow::Cow;
@@ -14,7 +13,7 @@ use crate::train::metrics::EvalSplit;
 use crate::train::schedule::ScheduleSpec;
 
 /// Optimiser choice on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerName {
     /// SGD with momentum (cycled by 1cycle).
@@ -57,7 +56,7 @@ impl OptimizerName {
 }
 
 /// Model choice on the command line (serialisable mirror of [`ModelKind`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelName {
     /// The reference CNN (two conv/BN/ReLU/pool blocks and a linear layer).
@@ -79,7 +78,7 @@ impl From<ModelName> for ModelKind {
 }
 
 /// Device choice on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceName {
     /// CUDA when built with the `cuda` feature and a GPU opens, else the CPU.

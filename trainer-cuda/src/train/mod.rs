@@ -2,6 +2,7 @@
 //! and the charts of a run.
 
 pub mod charts;
+pub mod choice;
 pub mod config;
 pub mod learner;
 pub mod metrics;

@@ -1,12 +1,11 @@
 //! The learning-rate schedules the trainer can follow, as one enum.
 
-use clap::ValueEnum;
 use onecycle_core::baseline::{Constant, Cosine, LinearDecay, StepDecay};
 use onecycle_core::{ConfigError, OneCycle, OneCycleConfig, Preset, Schedule};
 use serde::{Deserialize, Serialize};
 
 /// Which schedule family to train with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScheduleKind {
     /// Smith's 1cycle policy (two phases unless `--three-phase`).
