@@ -95,6 +95,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
         },
         keep_checkpoints: (args.keep_checkpoints > 0).then_some(args.keep_checkpoints),
         stop_after_epochs: args.stop_after_epoch,
+        label: None,
     };
     if args.resume.is_none() {
         learner.check_world(args.common.batch_size)?;
@@ -152,7 +153,7 @@ pub fn run(args: &TrainArgs, world: &dyn Collective, out: &mut dyn Write) -> Res
             (net, dir, cfg, None)
         }
     };
-    let result = learner.fit(&cfg, net.as_mut(), &data, start, &dir)?;
+    let result = learner.fit(&cfg, net.as_mut(), &data, start, Some(&dir))?;
     if !learner.writes() {
         if args.log_every_rank {
             result

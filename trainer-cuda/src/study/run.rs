@@ -19,7 +19,9 @@ use crate::study::store::{
 };
 use crate::study::{Family, StudyConfig, MAX_GRID_EXTENSIONS, SENSITIVITY};
 use crate::train::progress::note;
-use crate::train::run::{train, RunControl, RunEnd};
+use crate::dist::Solo;
+use crate::train::learner::Learner;
+use crate::train::run::RunEnd;
 
 /// One run of the study: which family and role it played, and what it measured.
 #[derive(Clone, Debug, Serialize)]
@@ -120,19 +122,14 @@ impl Runner<'_> {
         }
         let (record, cached) = self.store.get_or_make("run", &key, || {
             let mut net = self.new_net(seed)?;
-            let res = train(
-                &rc,
-                net.as_mut(),
-                self.data,
-                None,
-                &RunControl {
-                    dir: None,
-                    stop_after_epochs: None,
-                    verbosity: self.cfg.verbosity,
-                    label: label.clone(),
-                    keep_checkpoints: None,
-                },
-            )?;
+            let learner = Learner {
+                world: &Solo,
+                verbosity: self.cfg.verbosity,
+                keep_checkpoints: None,
+                stop_after_epochs: None,
+                label: Some(label.clone()),
+            };
+            let res = learner.fit(&rc, net.as_mut(), self.data, None, None)?;
             let m = &res.metrics;
             let diverged = res.end == RunEnd::Diverged;
             RunRecord {

@@ -19,7 +19,7 @@
 //! let (cfg, point) = learner.open(&dir, ResumeFrom::Latest)?;
 //! let mut net = build(&cfg);
 //! point.load_into(net.as_mut())?;
-//! let result = learner.fit(&cfg, net.as_mut(), &data, Some(point.state), &dir)?;
+//! let result = learner.fit(&cfg, net.as_mut(), &data, Some(point.state), Some(&dir))?;
 //! learner.finish(&cfg, &result, &dir)?;
 //! # Ok(()) }
 //! ```
@@ -36,7 +36,7 @@ use crate::train::range_test::{auto_lr, trainer_range_plan};
 use crate::train::run::{train, RunControl, RunEnd, RunResult};
 
 /// Trains runs into run directories: the world it runs in and what does not change results.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Learner<'a> {
     /// The processes training together (`&Solo` for one).
     pub world: &'a dyn Collective,
@@ -46,6 +46,8 @@ pub struct Learner<'a> {
     pub keep_checkpoints: Option<u32>,
     /// Stop after this many epochs in total, as if interrupted.
     pub stop_after_epochs: Option<u32>,
+    /// The progress bar's label (`None`: the schedule's name).
+    pub label: Option<String>,
 }
 
 impl<'a> Learner<'a> {
@@ -57,6 +59,7 @@ impl<'a> Learner<'a> {
             verbosity: Verbosity::Quiet,
             keep_checkpoints: Some(3),
             stop_after_epochs: None,
+            label: None,
         }
     }
 
@@ -186,7 +189,8 @@ impl<'a> Learner<'a> {
     }
 
     /// Trains `net` as `cfg` says, from `start` (a resume point's state) or the beginning,
-    /// with checkpoints and metrics in `dir` (rank 0).
+    /// with checkpoints and metrics in `dir` (rank 0; `None`: in memory only, as the study
+    /// trains).
     ///
     /// # Errors
     /// As [`train`].
@@ -196,7 +200,7 @@ impl<'a> Learner<'a> {
         net: &mut dyn Network,
         data: &Split,
         start: Option<CheckpointState>,
-        dir: &RunDir,
+        dir: Option<&RunDir>,
     ) -> Result<RunResult> {
         train(
             cfg,
@@ -204,10 +208,13 @@ impl<'a> Learner<'a> {
             data,
             start,
             &RunControl {
-                dir: self.writes().then_some(dir),
+                dir: dir.filter(|_| self.writes()),
                 stop_after_epochs: self.stop_after_epochs,
                 verbosity: self.verbosity,
-                label: cfg.schedule.kind.name().to_string(),
+                label: self
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| cfg.schedule.kind.name().to_string()),
                 keep_checkpoints: self.keep_checkpoints,
             },
         )
