@@ -46,7 +46,7 @@ fn onecycle_on_an_mnist_slice_learns() {
         test_limit: Some(1000),
     };
     let mut net = build_network(
-        cfg.model.into(),
+        cfg.model,
         cfg.optimizer.kind(cfg.weight_decay),
         DeviceKind::Cpu(Backend::Fast),
         cfg.seed,
@@ -102,7 +102,7 @@ fn range_test_restores_the_weights_and_finds_a_usable_lr() {
     let data = load(DatasetName::Mnist, &dir).unwrap();
     let train_set = data.train.clone().take(128 * 120);
     let mut net = build_network(
-        ModelName::MnistCnn.into(),
+        ModelName::MnistCnn,
         OptimizerName::Sgd.kind(0.0),
         DeviceKind::Cpu(Backend::Fast),
         5,
@@ -167,7 +167,7 @@ fn several_sweeps_read_other_batches_from_the_same_network_and_agree_on_the_medi
     let data = load(DatasetName::Mnist, &dir).unwrap();
     let train_set = data.train.clone().take(5000);
     let mut net = build_network(
-        ModelName::MnistCnn.into(),
+        ModelName::MnistCnn,
         OptimizerName::Sgd.kind(5e-4),
         DeviceKind::Cpu(Backend::Fast),
         3,

@@ -7,8 +7,9 @@ use clap::Args;
 
 use crate::cli::choice::choice;
 use crate::data::{load, resolve_data_dir, DatasetName, Split};
+use crate::nn::ModelKind;
 use crate::nn::{build_network, DeviceKind, Network};
-use crate::train::config::{DeviceName, ModelName, OptimizerName};
+use crate::train::config::{DeviceName, OptimizerName};
 use crate::train::progress::{note, Verbosity};
 
 /// Data, model, optimiser and device options.
@@ -18,8 +19,8 @@ pub struct TrainingArgs {
     #[arg(long, value_parser = choice::<DatasetName>(), default_value = "mnist")]
     pub dataset: DatasetName,
     /// Model.
-    #[arg(long, value_parser = choice::<ModelName>(), default_value = "mnist-cnn")]
-    pub model: ModelName,
+    #[arg(long, value_parser = choice::<ModelKind>(), default_value = "mnist-cnn")]
+    pub model: ModelKind,
     /// Optimiser.
     #[arg(long, value_parser = choice::<OptimizerName>(), default_value = "sgd")]
     pub optimizer: OptimizerName,
@@ -79,7 +80,7 @@ impl TrainingArgs {
         let mut last = None;
         for device in self.device.candidates() {
             match build_network(
-                self.model.into(),
+                self.model,
                 self.optimizer.kind(self.weight_decay),
                 device,
                 self.seed,

@@ -105,13 +105,16 @@ impl std::error::Error for NnError {}
 /// assert_eq!(ModelKind::MnistCnn.to_string(), "mnist-cnn");
 /// assert!("vgg".parse::<ModelKind>().is_err());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ModelKind {
     /// conv 1→32 3×3 pad 1 → BN → ReLU → pool 2 → conv 32→64 → BN → ReLU → pool 2 → linear.
+    #[serde(rename = "mnist-cnn")]
     MnistCnn,
     /// flatten → 256 → ReLU → 128 → ReLU → classes.
+    #[serde(rename = "mlp")]
     Mlp,
     /// A small residual CNN for 3×32×32 inputs (CIFAR-10 format).
+    #[serde(rename = "resnet-small")]
     ResNetSmall,
 }
 

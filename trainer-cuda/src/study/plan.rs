@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetName;
 use crate::nn::DeviceKind;
+use crate::nn::ModelKind;
 use crate::study::reference::Reference;
-use crate::train::config::{ModelName, OptimizerName, RunConfig};
+use crate::train::config::{OptimizerName, RunConfig};
 use crate::train::progress::Verbosity;
 use crate::train::range_test::RangePlan;
 use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
@@ -266,7 +267,7 @@ impl Regime {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Setup {
     /// Model.
-    pub model: ModelName,
+    pub model: ModelKind,
     /// Optimiser (its momentum, or β1, is fixed for the baselines and cycled by 1cycle).
     pub optimizer: OptimizerName,
     /// Weight decay.

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::data::Split;
+use crate::dist::Solo;
 use crate::nn::{build_network, Network};
 use crate::study::reference::{Reference, ReferenceMeasured};
 use crate::study::report::StudyReport;
@@ -18,9 +19,8 @@ use crate::study::store::{
     device_name, range_key, train_command, RangeRecord, RunRecord, RunStore,
 };
 use crate::study::{Family, StudyConfig, MAX_GRID_EXTENSIONS, SENSITIVITY};
-use crate::train::progress::note;
-use crate::dist::Solo;
 use crate::train::learner::Learner;
+use crate::train::progress::note;
 use crate::train::run::RunEnd;
 
 /// One run of the study: which family and role it played, and what it measured.
@@ -81,7 +81,7 @@ impl Runner<'_> {
     fn new_net(&self, seed: u64) -> Result<Box<dyn Network>> {
         let t = &self.cfg.setup;
         build_network(
-            t.model.into(),
+            t.model,
             t.optimizer.kind(t.weight_decay),
             self.cfg.device,
             seed,

@@ -1,9 +1,10 @@
 //! Hand-made run records and study configs for the study's unit tests.
 
+use crate::nn::ModelKind;
 use crate::study::reference::Reference;
 use crate::study::store::RunRecord;
 use crate::study::{Family, Regime, Setup, StudyConfig, StudyRun};
-use crate::train::config::{ModelName, OptimizerName, RunConfig};
+use crate::train::config::{OptimizerName, RunConfig};
 use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
 
 /// A study config of `seeds` seeds on `budgets` (tuned at the second rung, or the only one).
@@ -26,7 +27,7 @@ pub(crate) fn config(
             seeds,
         },
         setup: Setup {
-            model: ModelName::MnistCnn,
+            model: ModelKind::MnistCnn,
             optimizer: OptimizerName::Sgd,
             weight_decay: 0.0,
             batch_size: 1,
@@ -46,7 +47,7 @@ pub(crate) fn config(
 pub(crate) fn run_config() -> RunConfig {
     RunConfig {
         dataset: crate::data::DatasetName::Mnist,
-        model: ModelName::MnistCnn,
+        model: ModelKind::MnistCnn,
         optimizer: OptimizerName::Sgd,
         weight_decay: 0.0,
         batch_size: 1,

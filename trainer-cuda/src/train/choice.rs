@@ -4,17 +4,18 @@
 //! (`cli::choice`); nothing here knows about clap.
 
 use crate::data::DatasetName;
-use crate::train::config::{DeviceName, ModelName, OptimizerName};
+use crate::nn::ModelKind;
+use crate::train::config::{DeviceName, OptimizerName};
 use crate::train::schedule::ScheduleKind;
 
 /// A closed set of named values.
 ///
 /// ```
 /// use trainer_cuda::train::choice::Choice;
-/// use trainer_cuda::train::ModelName;
-/// assert_eq!(ModelName::from_name("mnist-cnn"), Some(ModelName::MnistCnn));
-/// assert_eq!(Choice::name(ModelName::ResnetSmall), "resnet-small");
-/// assert!(ModelName::from_name("vgg").is_none());
+/// use trainer_cuda::nn::ModelKind;
+/// assert_eq!(ModelKind::from_name("mnist-cnn"), Some(ModelKind::MnistCnn));
+/// assert_eq!(Choice::name(ModelKind::ResNetSmall), "resnet-small");
+/// assert!(ModelKind::from_name("vgg").is_none());
 /// ```
 pub trait Choice: Copy + PartialEq + 'static {
     /// Every value, in the order the help lists them.
@@ -45,22 +46,18 @@ impl Choice for DatasetName {
     }
 }
 
-impl Choice for ModelName {
-    const ALL: &'static [Self] = &[Self::MnistCnn, Self::Mlp, Self::ResnetSmall];
+impl Choice for ModelKind {
+    const ALL: &'static [Self] = &ModelKind::ALL;
 
     fn name(self) -> &'static str {
-        match self {
-            Self::MnistCnn => "mnist-cnn",
-            Self::Mlp => "mlp",
-            Self::ResnetSmall => "resnet-small",
-        }
+        ModelKind::name(self)
     }
 
     fn describe(self) -> &'static str {
         match self {
             Self::MnistCnn => "The reference CNN (two conv/BN/ReLU/pool blocks and a linear layer)",
             Self::Mlp => "A multi-layer perceptron",
-            Self::ResnetSmall => "A small residual CNN for 3×32×32 inputs",
+            Self::ResNetSmall => "A small residual CNN for 3×32×32 inputs",
         }
     }
 }
@@ -166,7 +163,7 @@ mod tests {
     #[test]
     fn every_choice_is_named_as_in_run_records() {
         names_round_trip_through_serde::<DatasetName>();
-        names_round_trip_through_serde::<ModelName>();
+        names_round_trip_through_serde::<ModelKind>();
         names_round_trip_through_serde::<OptimizerName>();
         names_round_trip_through_serde::<DeviceName>();
         names_round_trip_through_serde::<ScheduleKind>();

@@ -55,27 +55,9 @@ impl OptimizerName {
     }
 }
 
-/// Model choice on the command line (serialisable mirror of [`ModelKind`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelName {
-    /// The reference CNN (two conv/BN/ReLU/pool blocks and a linear layer).
-    MnistCnn,
-    /// A multi-layer perceptron.
-    Mlp,
-    /// A small residual CNN for 3×32×32 inputs.
-    ResnetSmall,
-}
-
-impl From<ModelName> for ModelKind {
-    fn from(m: ModelName) -> Self {
-        match m {
-            ModelName::MnistCnn => ModelKind::MnistCnn,
-            ModelName::Mlp => ModelKind::Mlp,
-            ModelName::ResnetSmall => ModelKind::ResNetSmall,
-        }
-    }
-}
+/// The model of a run: the network's own [`ModelKind`] (its serde names are the command
+/// line's). The old name of the mirror type this replaced.
+pub use crate::nn::ModelKind as ModelName;
 
 /// Device choice on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +93,7 @@ pub struct RunConfig {
     /// Data set.
     pub dataset: DatasetName,
     /// Model.
-    pub model: ModelName,
+    pub model: ModelKind,
     /// Optimiser.
     pub optimizer: OptimizerName,
     /// Weight decay (SGD: L2 in the gradient; AdamW: decoupled; others: unused).
@@ -265,7 +247,7 @@ mod tests {
     fn cfg(val_size: usize, train_limit: Option<usize>, epochs: f64) -> RunConfig {
         RunConfig {
             dataset: DatasetName::Mnist,
-            model: ModelName::MnistCnn,
+            model: ModelKind::MnistCnn,
             optimizer: OptimizerName::Sgd,
             weight_decay: 0.0,
             batch_size: 2,

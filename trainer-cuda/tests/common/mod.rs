@@ -35,7 +35,7 @@ pub fn synthetic(n: usize, seed: u64) -> Dataset {
 /// The run's network on the CPU, for 28×28 single-channel images of 4 classes.
 pub fn net(cfg: &RunConfig) -> Box<dyn Network> {
     build_network(
-        cfg.model.into(),
+        cfg.model,
         cfg.optimizer.kind(cfg.weight_decay),
         DeviceKind::Cpu(Backend::Fast),
         cfg.seed,
