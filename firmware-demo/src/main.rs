@@ -150,6 +150,74 @@ fn run<S: StepSchedule>(
     }
 }
 
+/// The 1cycle schedule of the run, after logging its own cost per step: the f32 kernel
+/// against the libm-based `OneCycle<f32>`.
+fn schedule_cost(max_lr: f32, steps: u32) -> OneCycleSteps {
+    let onecycle = match OneCycleSteps::pytorch(max_lr, steps) {
+        Ok(s) => s,
+        Err(e) => {
+            defmt::error!("1cycle config rejected: {}", e);
+            exit(EXIT_FAIL)
+        }
+    };
+    let reference = match OneCycleConfig::<f32>::pytorch(max_lr, steps).build() {
+        Ok(s) => s,
+        Err(e) => {
+            defmt::error!("1cycle config rejected: {}", e);
+            exit(EXIT_FAIL)
+        }
+    };
+    let (_, fast_instr) = measure::instructions(|| {
+        let mut acc = 0.0f32;
+        for k in 0..steps {
+            let (lr, m) = black_box(&onecycle).at(black_box(k));
+            acc += lr + m;
+        }
+        black_box(acc)
+    });
+    let (_, ref_instr) = measure::instructions(|| {
+        let mut acc = 0.0f32;
+        for k in 0..steps {
+            let (lr, m) = black_box(&reference).at(black_box(k));
+            acc += lr + m.unwrap_or(0.0);
+        }
+        black_box(acc)
+    });
+    defmt::info!(
+        "schedule cost per step (lr + momentum): {=u64} instructions with the f32 kernel (onecycle_core::fast_f32), {=u64} with OneCycle<f32>::at",
+        fast_instr / u64::from(steps.max(1)), ref_instr / u64::from(steps.max(1))
+    );
+    onecycle
+}
+
+/// Logs flash and RAM use; whether they are within budget.
+fn memory_report() -> bool {
+    let flash = measure::flash_used();
+    let statics = measure::static_ram();
+    let stack = measure::peak_stack();
+    let ram = statics + stack;
+    defmt::println!(
+        "MEMORY flash {=usize} B of {=usize} B | RAM {=usize} B of {=usize} B (static {=usize} B + peak stack {=usize} B)",
+        flash, FLASH_BUDGET, ram, RAM_BUDGET, statics, stack
+    );
+    flash <= FLASH_BUDGET && ram <= RAM_BUDGET
+}
+
+/// Logs the three checks and exits with the verdict.
+fn verdict(gain_ok: bool, win_ok: bool, mem_ok: bool) -> ! {
+    defmt::println!(
+        "CHECK 1cycle gain over pre-trained >= {=u32} pp: {=bool} | 1cycle beats constant by >= {=u32} sample(s): {=bool} | within budget: {=bool}",
+        MIN_GAIN_PCT, gain_ok, MIN_WIN_SAMPLES, win_ok, mem_ok
+    );
+    if gain_ok && win_ok && mem_ok {
+        defmt::println!("VERDICT PASS");
+        exit(EXIT_PASS)
+    } else {
+        defmt::println!("VERDICT FAIL");
+        exit(EXIT_FAIL)
+    }
+}
+
 #[entry]
 fn main() -> ! {
     measure::paint_stack();
@@ -201,47 +269,12 @@ fn main() -> ! {
         source_before, ns, sb / 100, sb % 100
     );
 
-    // The schedule's own cost per step: f32 kernel vs the libm-based OneCycle<f32>.
     let max_lr = if cfg!(feature = "force-fail") {
         h.onecycle_max_lr * 1e-4
     } else {
         h.onecycle_max_lr
     };
-    let onecycle = match OneCycleSteps::pytorch(max_lr, h.steps) {
-        Ok(s) => s,
-        Err(e) => {
-            defmt::error!("1cycle config rejected: {}", e);
-            exit(EXIT_FAIL)
-        }
-    };
-    let reference = match OneCycleConfig::<f32>::pytorch(max_lr, h.steps).build() {
-        Ok(s) => s,
-        Err(e) => {
-            defmt::error!("1cycle config rejected: {}", e);
-            exit(EXIT_FAIL)
-        }
-    };
-    let steps = h.steps;
-    let (_, fast_instr) = measure::instructions(|| {
-        let mut acc = 0.0f32;
-        for k in 0..steps {
-            let (lr, m) = black_box(&onecycle).at(black_box(k));
-            acc += lr + m;
-        }
-        black_box(acc)
-    });
-    let (_, ref_instr) = measure::instructions(|| {
-        let mut acc = 0.0f32;
-        for k in 0..steps {
-            let (lr, m) = black_box(&reference).at(black_box(k));
-            acc += lr + m.unwrap_or(0.0);
-        }
-        black_box(acc)
-    });
-    defmt::info!(
-        "schedule cost per step (lr + momentum): {=u64} instructions with the f32 kernel (onecycle_core::fast_f32), {=u64} with OneCycle<f32>::at",
-        fast_instr / u64::from(steps.max(1)), ref_instr / u64::from(steps.max(1))
-    );
+    let onecycle = schedule_cost(max_lr, h.steps);
 
     defmt::info!(
         "1cycle: OneCycleConfig::pytorch(max_lr = {=f32}, total_steps = {=u32})",
@@ -281,27 +314,10 @@ fn main() -> ! {
         ns
     );
 
-    let flash = measure::flash_used();
-    let statics = measure::static_ram();
-    let stack = measure::peak_stack();
-    let ram = statics + stack;
-    defmt::println!(
-        "MEMORY flash {=usize} B of {=usize} B | RAM {=usize} B of {=usize} B (static {=usize} B + peak stack {=usize} B)",
-        flash, FLASH_BUDGET, ram, RAM_BUDGET, statics, stack
-    );
-
-    let gain_ok = one.after * 100 >= (before + MIN_GAIN_PCT * n / 100) * 100;
-    let win_ok = one.after >= con.after + MIN_WIN_SAMPLES;
-    let mem_ok = flash <= FLASH_BUDGET && ram <= RAM_BUDGET;
-    defmt::println!(
-        "CHECK 1cycle gain over pre-trained >= {=u32} pp: {=bool} | 1cycle beats constant by >= {=u32} sample(s): {=bool} | within budget: {=bool}",
-        MIN_GAIN_PCT, gain_ok, MIN_WIN_SAMPLES, win_ok, mem_ok
-    );
-    if gain_ok && win_ok && mem_ok {
-        defmt::println!("VERDICT PASS");
-        exit(EXIT_PASS)
-    } else {
-        defmt::println!("VERDICT FAIL");
-        exit(EXIT_FAIL)
-    }
+    let mem_ok = memory_report();
+    verdict(
+        one.after * 100 >= (before + MIN_GAIN_PCT * n / 100) * 100,
+        one.after >= con.after + MIN_WIN_SAMPLES,
+        mem_ok,
+    )
 }
