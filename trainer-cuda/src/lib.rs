@@ -1,7 +1,6 @@
 //! The onecycle host trainer: data, models, training loop and the `onecycle` CLI.
 
 pub mod atomic;
-pub mod checkpoint;
 pub mod cli;
 pub use onecycle_data as data;
 pub mod dist;

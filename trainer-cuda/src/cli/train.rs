@@ -7,13 +7,13 @@ use anyhow::{bail, Result};
 use clap::Args;
 use onecycle_core::Preset;
 
-use crate::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
 use crate::cli::choice::choice;
 use crate::cli::common::TrainingArgs;
 use crate::cli::schedule::parse_preset;
 use crate::data::Split;
 use crate::dist::Collective;
 use crate::nn::Network;
+use crate::train::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::learner::{diverged, Learner};
 use crate::train::progress::{note, Verbosity};

@@ -7,7 +7,7 @@
 //! Under MPI every rank plans, trains and resumes alike; only rank 0 writes.
 //!
 //! ```no_run
-//! use trainer_cuda::checkpoint::{ResumeFrom, RunDir};
+//! use trainer_cuda::train::checkpoint::{ResumeFrom, RunDir};
 //! use trainer_cuda::dist::Solo;
 //! use trainer_cuda::train::learner::Learner;
 //! # fn build(cfg: &trainer_cuda::train::RunConfig) -> Box<dyn trainer_cuda::nn::Network> { unimplemented!() }
@@ -26,10 +26,10 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
 use crate::data::{Dataset, Split};
 use crate::dist::{Collective, DataParallel};
 use crate::nn::Network;
+use crate::train::checkpoint::{CheckpointState, ResumeFrom, ResumePoint, RunDir};
 use crate::train::config::{MaxLr, RunConfig};
 use crate::train::progress::{note, Verbosity};
 use crate::train::range_test::{auto_lr, trainer_range_plan};

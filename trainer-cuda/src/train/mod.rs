@@ -2,6 +2,7 @@
 //! and the charts of a run.
 
 pub mod charts;
+pub mod checkpoint;
 pub mod choice;
 pub mod config;
 pub mod learner;
@@ -12,14 +13,12 @@ pub mod range_test;
 pub mod run;
 pub mod schedule;
 
-pub use config::{DeviceName, MaxLr, ModelName, OptimizerName, RunConfig};
-pub use metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
-pub use range_test::{range_test, RangeTestOutcome};
-// The run directory and its checkpoints live in `crate::checkpoint`; their old paths here
-// keep working.
-pub use crate::checkpoint::{
+pub use checkpoint::{
     load_checkpoint, load_latest, CheckpointEntry, CheckpointManifest, CheckpointState, ResumeFrom,
     ResumePoint, RunDir, MANIFEST_FORMAT,
 };
+pub use config::{DeviceName, MaxLr, ModelName, OptimizerName, RunConfig};
+pub use metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
+pub use range_test::{range_test, RangeTestOutcome};
 pub use run::{train, RunControl, RunEnd, RunResult};
 pub use schedule::{PresetName, ScheduleKind, ScheduleSpec, TrainSchedule};

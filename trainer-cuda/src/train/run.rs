@@ -1,5 +1,5 @@
 //! The training loop: schedule-driven steps, periodic evaluation, per-epoch
-//! checkpoints (written through [`crate::checkpoint`]), and bit-identical resume.
+//! checkpoints (written through [`crate::train::checkpoint`]), and bit-identical resume.
 
 use std::time::Instant;
 
@@ -7,9 +7,9 @@ use anyhow::{bail, Result};
 use onecycle_core::Schedule;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointState, RunDir};
 use crate::data::Split;
 use crate::nn::Network;
+use crate::train::checkpoint::{CheckpointState, RunDir};
 use crate::train::config::{Partitions, RunConfig};
 use crate::train::metrics::{EvalRecord, EvalSplit, Metrics, StepRecord, TestScore};
 use crate::train::progress::{Bar, Verbosity};
