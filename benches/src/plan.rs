@@ -97,7 +97,7 @@ pub fn study_config(regime: Regime, quick: bool, out: &Path) -> StudyConfig {
         // The quick mode's 1,024 images make 32 steps an epoch at batch 32 (8 at 128,
         // too few for a 1cycle at half an epoch).
         batch_size: if quick { 32 } else { 128 },
-        preset: PresetName::Pytorch,
+        preset: PresetName::PyTorch,
     };
     let reference = Reference::twice(regime.longest());
     StudyConfig {

@@ -41,7 +41,7 @@ fn config() -> RunConfig {
             kind: ScheduleKind::Onecycle,
             lr: 0.01,
             total_steps: 3 * (256 / 32),
-            preset: PresetName::Pytorch,
+            preset: PresetName::PyTorch,
             three_phase: false,
             fixed_momentum: 0.9,
         },

@@ -36,7 +36,7 @@ fn onecycle_on_an_mnist_slice_learns() {
             kind: ScheduleKind::Onecycle,
             lr: 0.1,
             total_steps: 3000 / 64,
-            preset: PresetName::Pytorch,
+            preset: PresetName::PyTorch,
             three_phase: false,
             fixed_momentum: 0.9,
         },

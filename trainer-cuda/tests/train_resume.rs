@@ -24,7 +24,7 @@ fn config(optimizer: OptimizerName, kind: ScheduleKind) -> RunConfig {
             kind,
             lr: 0.05,
             total_steps: 3 * (256 / 32),
-            preset: PresetName::Pytorch,
+            preset: PresetName::PyTorch,
             three_phase: false,
             fixed_momentum: 0.9,
         },

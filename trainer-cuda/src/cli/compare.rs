@@ -99,7 +99,7 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<()> {
         optimizer: c.optimizer,
         weight_decay: c.weight_decay,
         batch_size: c.batch_size,
-        preset: args.preset.into(),
+        preset: args.preset,
     };
     let mut study = StudyConfig {
         regime,

@@ -46,7 +46,7 @@ pub fn conflicts(args: &TrainArgs, cfg: &RunConfig) -> Vec<String> {
         "preset",
         "--preset",
         args.preset.name().into(),
-        onecycle_core::Preset::from(s.preset).name().into(),
+        s.preset.name().into(),
     );
     check(
         "three_phase",

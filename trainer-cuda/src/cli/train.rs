@@ -257,7 +257,7 @@ fn fresh_config(args: &TrainArgs) -> RunConfig {
             kind: args.schedule,
             lr: 0.0,
             total_steps: 0,
-            preset: args.preset.into(),
+            preset: args.preset,
             three_phase: args.three_phase,
             fixed_momentum: c.optimizer.default_momentum(),
         },

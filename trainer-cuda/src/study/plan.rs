@@ -14,7 +14,8 @@ use crate::study::reference::Reference;
 use crate::train::config::{OptimizerName, RunConfig};
 use crate::train::progress::Verbosity;
 use crate::train::range_test::RangePlan;
-use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
+use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+use onecycle_core::Preset;
 
 /// Evaluations per epoch of the constant-lr run (its first hit is read off this curve).
 pub const CONSTANT_EVALS_PER_EPOCH: u32 = 4;
@@ -275,7 +276,7 @@ pub struct Setup {
     /// Images per step.
     pub batch_size: usize,
     /// 1cycle conventions and defaults.
-    pub preset: PresetName,
+    pub preset: Preset,
 }
 
 /// Everything a study needs besides the data.

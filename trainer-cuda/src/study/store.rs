@@ -348,7 +348,7 @@ pub fn train_command(cfg: &RunConfig, device: &str) -> String {
         cfg.batch_size,
         cfg.seed,
         s.kind.name(),
-        onecycle_core::Preset::from(s.preset).name(),
+        s.preset.name(),
         if s.three_phase { " --three-phase" } else { "" },
         s.lr,
         cfg.epochs,

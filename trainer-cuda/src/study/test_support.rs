@@ -5,7 +5,8 @@ use crate::study::reference::Reference;
 use crate::study::store::RunRecord;
 use crate::study::{Family, Regime, Setup, StudyConfig, StudyRun};
 use crate::train::config::{OptimizerName, RunConfig};
-use crate::train::schedule::{PresetName, ScheduleKind, ScheduleSpec};
+use crate::train::schedule::{ScheduleKind, ScheduleSpec};
+use onecycle_core::Preset;
 
 /// A study config of `seeds` seeds on `budgets` (tuned at the second rung, or the only one).
 pub(crate) fn config(
@@ -31,7 +32,7 @@ pub(crate) fn config(
             optimizer: OptimizerName::Sgd,
             weight_decay: 0.0,
             batch_size: 1,
-            preset: PresetName::Pytorch,
+            preset: Preset::PyTorch,
         },
         grid: vec![0.1, 0.3],
         looser_by,
@@ -57,7 +58,7 @@ pub(crate) fn run_config() -> RunConfig {
             kind: ScheduleKind::Onecycle,
             lr: 1.0,
             total_steps: 1,
-            preset: PresetName::Pytorch,
+            preset: Preset::PyTorch,
             three_phase: false,
             fixed_momentum: 0.9,
         },

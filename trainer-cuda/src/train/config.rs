@@ -257,7 +257,7 @@ mod tests {
                 kind: ScheduleKind::Constant,
                 lr: 0.1,
                 total_steps: 0,
-                preset: PresetName::Pytorch,
+                preset: PresetName::PyTorch,
                 three_phase: false,
                 fixed_momentum: 0.9,
             },

@@ -43,47 +43,41 @@ pub struct ScheduleSpec {
     pub lr: f64,
     /// Steps in the whole run.
     pub total_steps: u32,
-    /// 1cycle preset (conventions and defaults); ignored by the baselines.
-    pub preset: PresetName,
+    /// 1cycle preset (conventions and defaults); ignored by the baselines. Written by its
+    /// command-line name (`"pytorch"`, ...).
+    #[serde(with = "preset_name")]
+    pub preset: Preset,
     /// Smith's three-phase 1cycle.
     pub three_phase: bool,
     /// Momentum (or Adam β1) used by the baselines, which do not cycle it.
     pub fixed_momentum: f64,
 }
 
-/// A serialisable preset name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PresetName {
-    /// PyTorch `OneCycleLR`.
-    Pytorch,
-    /// fastai `fit_one_cycle`.
-    Fastai,
-    /// optax `cosine_onecycle_schedule`.
-    OptaxCos,
-    /// optax `linear_onecycle_schedule`.
-    OptaxLinear,
-}
+/// The old name of the preset type (a mirror of the core's [`Preset`] until the run records
+/// wrote the core's own names through [`preset_name`]).
+pub use onecycle_core::Preset as PresetName;
 
-impl From<Preset> for PresetName {
-    fn from(p: Preset) -> Self {
-        match p {
-            Preset::PyTorch => Self::Pytorch,
-            Preset::Fastai => Self::Fastai,
-            Preset::OptaxCos => Self::OptaxCos,
-            Preset::OptaxLinear => Self::OptaxLinear,
-        }
+/// Serde for a [`Preset`] by its command-line name (`"pytorch"`, `"fastai"`, `"optax-cos"`,
+/// `"optax-linear"`), as run records and study files hold it (`#[serde(with = ...)]`).
+pub mod preset_name {
+    use onecycle_core::Preset;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the preset's name.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(preset: &Preset, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(preset.name())
     }
-}
 
-impl From<PresetName> for Preset {
-    fn from(p: PresetName) -> Self {
-        match p {
-            PresetName::Pytorch => Self::PyTorch,
-            PresetName::Fastai => Self::Fastai,
-            PresetName::OptaxCos => Self::OptaxCos,
-            PresetName::OptaxLinear => Self::OptaxLinear,
-        }
+    /// Reads a preset's name.
+    ///
+    /// # Errors
+    /// An unknown name, with the valid ones.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Preset, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -113,8 +107,7 @@ impl ScheduleSpec {
         let m = self.fixed_momentum;
         Ok(match self.kind {
             ScheduleKind::Onecycle => {
-                let mut cfg: OneCycleConfig<f64> =
-                    Preset::from(self.preset).config(self.lr, self.total_steps);
+                let mut cfg: OneCycleConfig<f64> = self.preset.config(self.lr, self.total_steps);
                 if self.three_phase {
                     cfg = cfg.three_phase(None);
                 }
@@ -166,7 +159,7 @@ mod tests {
             kind,
             lr: 0.1,
             total_steps: 100,
-            preset: PresetName::Pytorch,
+            preset: PresetName::PyTorch,
             three_phase: false,
             fixed_momentum: 0.9,
         }

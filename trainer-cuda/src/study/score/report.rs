@@ -121,7 +121,7 @@ fn unscored(
             t.optimizer.default_momentum(),
             t.weight_decay,
             t.batch_size,
-            onecycle_core::Preset::from(t.preset).name()
+            t.preset.name()
         ),
         device: device_name(cfg.device).to_string(),
         grid: cfg.grid.clone(),
