@@ -18,24 +18,6 @@ pub enum TableFormat {
     Json,
 }
 
-/// Annealing strategy as a CLI value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AnnealArg {
-    /// Cosine annealing.
-    Cos,
-    /// Linear annealing.
-    Linear,
-}
-
-impl From<AnnealArg> for Anneal {
-    fn from(a: AnnealArg) -> Self {
-        match a {
-            AnnealArg::Cos => Anneal::Cos,
-            AnnealArg::Linear => Anneal::Linear,
-        }
-    }
-}
-
 /// Arguments of `onecycle schedule`. Unset options take the preset's defaults.
 #[derive(Args, Debug, Clone)]
 pub struct ScheduleArgs {
@@ -58,8 +40,8 @@ pub struct ScheduleArgs {
     #[arg(long)]
     pub final_div_factor: Option<f64>,
     /// Annealing strategy.
-    #[arg(long, value_enum)]
-    pub anneal: Option<AnnealArg>,
+    #[arg(long, value_parser = crate::cli::choice::choice::<Anneal>())]
+    pub anneal: Option<Anneal>,
     /// Smith's three phases: up, back down to the initial lr, then annihilation.
     #[arg(long)]
     pub three_phase: bool,
@@ -102,7 +84,7 @@ impl ScheduleArgs {
             cfg.final_div_factor = f;
         }
         if let Some(a) = self.anneal {
-            cfg.anneal = a.into();
+            cfg.anneal = a;
         }
         if self.three_phase || self.pct_final.is_some() {
             cfg = cfg.three_phase(self.pct_final);

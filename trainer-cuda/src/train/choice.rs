@@ -3,6 +3,8 @@
 //! and a one-line description. The command line builds its parsers and help from these
 //! (`cli::choice`); nothing here knows about clap.
 
+use onecycle_core::Anneal;
+
 use crate::data::DatasetName;
 use crate::nn::ModelKind;
 use crate::train::config::{DeviceName, OptimizerName};
@@ -136,6 +138,21 @@ impl Choice for ScheduleKind {
             Self::Linear => {
                 "Linear decay from the peak to zero (the budgeted-training baseline of Li et al., ICLR 2020)"
             }
+        }
+    }
+}
+
+impl Choice for Anneal {
+    const ALL: &'static [Self] = &[Self::Cos, Self::Linear];
+
+    fn name(self) -> &'static str {
+        Anneal::name(self)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Cos => "Cosine annealing",
+            Self::Linear => "Linear annealing",
         }
     }
 }
