@@ -24,20 +24,28 @@ pub(crate) struct ParamSpec {
     pub init: Init,
 }
 
+/// A convolution: its geometry, parameter indices, and whether its input needs a gradient.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvLayer {
+    g: Conv2dGeometry,
+    w: usize,
+    b: usize,
+    input_grad: bool,
+}
+
+/// A batch norm: parameter indices, running-statistics slot, and a fused ReLU.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BnLayer {
+    gamma: usize,
+    beta: usize,
+    stats: usize,
+    relu: bool,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Layer {
-    Conv {
-        g: Conv2dGeometry,
-        w: usize,
-        b: usize,
-        input_grad: bool,
-    },
-    BatchNorm {
-        gamma: usize,
-        beta: usize,
-        stats: usize,
-        relu: bool,
-    },
+    Conv(ConvLayer),
+    BatchNorm(BnLayer),
     MaxPool2,
     Relu,
     Flatten,
@@ -53,16 +61,7 @@ pub(crate) enum Layer {
     /// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op (fused on the CPU, in
     /// training and in evaluation): what [`fuse`] makes of those three layers when the
     /// model is built.
-    ConvBnPool {
-        g: Conv2dGeometry,
-        w: usize,
-        b: usize,
-        input_grad: bool,
-        gamma: usize,
-        beta: usize,
-        stats: usize,
-        relu: bool,
-    },
+    ConvBnPool(ConvLayer, BnLayer),
 }
 
 /// The layer list the interpreter runs: every conv → batch norm → max pool becomes one
@@ -71,48 +70,20 @@ pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
     let mut out = Vec::with_capacity(layers.len());
     let mut it = layers.into_iter().peekable();
     while let Some(layer) = it.next() {
-        let layer = match layer {
+        out.push(match layer {
             Layer::Residual(body) => Layer::Residual(fuse(body)),
-            Layer::Conv {
-                g,
-                w,
-                b,
-                input_grad,
-            } => {
+            Layer::Conv(conv) => {
                 let mut rest = it.clone();
                 match (rest.next(), rest.next()) {
-                    (
-                        Some(Layer::BatchNorm {
-                            gamma,
-                            beta,
-                            stats,
-                            relu,
-                        }),
-                        Some(Layer::MaxPool2),
-                    ) => {
+                    (Some(Layer::BatchNorm(bn)), Some(Layer::MaxPool2)) => {
                         it = rest;
-                        Layer::ConvBnPool {
-                            g,
-                            w,
-                            b,
-                            input_grad,
-                            gamma,
-                            beta,
-                            stats,
-                            relu,
-                        }
+                        Layer::ConvBnPool(conv, bn)
                     }
-                    _ => Layer::Conv {
-                        g,
-                        w,
-                        b,
-                        input_grad,
-                    },
+                    _ => Layer::Conv(conv),
                 }
             }
             other => other,
-        };
-        out.push(layer);
+        });
     }
     out
 }
@@ -193,12 +164,12 @@ impl SpecBuilder {
         let bi = self.param(format!("{name}.bias"), vec![c_out], Init::Uniform(bound));
         self.shape = ActShape::Img(c_out, oh, ow);
         let input_grad = !std::mem::replace(&mut self.first, false);
-        Ok(Layer::Conv {
+        Ok(Layer::Conv(ConvLayer {
             g,
             w: wi,
             b: bi,
             input_grad,
-        })
+        }))
     }
 
     pub(crate) fn batch_norm(&mut self, name: &str, relu: bool) -> Result<Layer, NnError> {
@@ -206,12 +177,12 @@ impl SpecBuilder {
         let gamma = self.param(format!("{name}.weight"), vec![c], Init::Const(1.0));
         let beta = self.param(format!("{name}.bias"), vec![c], Init::Const(0.0));
         self.spec.bn_names.push((name.to_string(), c));
-        Ok(Layer::BatchNorm {
+        Ok(Layer::BatchNorm(BnLayer {
             gamma,
             beta,
             stats: self.spec.bn_names.len() - 1,
             relu,
-        })
+        }))
     }
 
     pub(crate) fn max_pool2(&mut self) -> Result<Layer, NnError> {
@@ -313,6 +284,73 @@ fn update_running<D: NnDevice>(running: &mut Running<D>, stats: generic::BnTenso
     running.1 = running.1.clone() * (1.0 - BN_MOMENTUM) + stats.var * (BN_MOMENTUM * unbias);
 }
 
+/// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op; in training the batch's
+/// statistics also update the running ones.
+fn conv_bn_pool<D: NnDevice, T: Tape<f32, D>>(
+    ctx: &mut Ctx<'_, D>,
+    t: Tensor<Shape4, f32, D, T>,
+    c: &ConvLayer,
+    bn: &BnLayer,
+) -> Act<D, T> {
+    let conv = (&ctx.params[c.w], &ctx.params[c.b]);
+    let affine = (&ctx.params[bn.gamma], &ctx.params[bn.beta]);
+    if ctx.train {
+        let (bsz, _, h, wd) = *t.shape();
+        let (oh, ow) =
+            c.g.out_hw(h, wd)
+                .expect("shapes are checked by SpecBuilder");
+        let (y, s) = D::nn_conv_bn_pool_train(
+            ctx.fast,
+            t,
+            conv,
+            &c.g,
+            c.input_grad,
+            affine,
+            BN_EPS,
+            bn.relu,
+        );
+        update_running(&mut ctx.running[bn.stats], s, bsz * oh * ow);
+        Act::Img(y)
+    } else {
+        let (rm, rv) = &ctx.running[bn.stats];
+        Act::Img(D::nn_conv_bn_pool_eval(
+            ctx.fast,
+            t,
+            conv,
+            &c.g,
+            affine,
+            (rm, rv),
+            BN_EPS,
+            bn.relu,
+        ))
+    }
+}
+
+/// Batch norm (→ ReLU); in training the batch's statistics also update the running ones.
+fn batch_norm<D: NnDevice, T: Tape<f32, D>>(
+    ctx: &mut Ctx<'_, D>,
+    t: Tensor<Shape4, f32, D, T>,
+    bn: &BnLayer,
+) -> Act<D, T> {
+    let (gm, bt) = (&ctx.params[bn.gamma], &ctx.params[bn.beta]);
+    if ctx.train {
+        let (bsz, _, h, w) = *t.shape();
+        let (y, s) = D::nn_batch_norm2d_train(ctx.fast, t, gm, bt, BN_EPS, bn.relu);
+        update_running(&mut ctx.running[bn.stats], s, bsz * h * w);
+        Act::Img(y)
+    } else {
+        let (rm, rv) = &ctx.running[bn.stats];
+        Act::Img(D::nn_batch_norm2d_eval(
+            ctx.fast,
+            t,
+            (gm, bt),
+            (rm, rv),
+            BN_EPS,
+            bn.relu,
+        ))
+    }
+}
+
 /// Runs `layers` on `x`.
 pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
     layers: &[Layer],
@@ -321,86 +359,16 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
 ) -> Act<D, T> {
     for layer in layers {
         x = match layer {
-            Layer::ConvBnPool {
-                g,
-                w,
-                b,
-                input_grad,
-                gamma,
-                beta,
-                stats,
-                relu,
-            } => {
-                let t = img(x);
-                let conv = (&ctx.params[*w], &ctx.params[*b]);
-                let bn = (&ctx.params[*gamma], &ctx.params[*beta]);
-                if ctx.train {
-                    let (bsz, _, h, wd) = *t.shape();
-                    let (oh, ow) = g.out_hw(h, wd).expect("shapes are checked by SpecBuilder");
-                    let (y, s) = D::nn_conv_bn_pool_train(
-                        ctx.fast,
-                        t,
-                        conv,
-                        g,
-                        *input_grad,
-                        bn,
-                        BN_EPS,
-                        *relu,
-                    );
-                    update_running(&mut ctx.running[*stats], s, bsz * oh * ow);
-                    Act::Img(y)
-                } else {
-                    let (rm, rv) = &ctx.running[*stats];
-                    Act::Img(D::nn_conv_bn_pool_eval(
-                        ctx.fast,
-                        t,
-                        conv,
-                        g,
-                        bn,
-                        (rm, rv),
-                        BN_EPS,
-                        *relu,
-                    ))
-                }
-            }
-            Layer::Conv {
-                g,
-                w,
-                b,
-                input_grad,
-            } => Act::Img(D::nn_conv2d(
+            Layer::ConvBnPool(conv, bn) => conv_bn_pool(ctx, img(x), conv, bn),
+            Layer::Conv(c) => Act::Img(D::nn_conv2d(
                 ctx.fast,
                 img(x),
-                &ctx.params[*w],
-                &ctx.params[*b],
-                g,
-                *input_grad,
+                &ctx.params[c.w],
+                &ctx.params[c.b],
+                &c.g,
+                c.input_grad,
             )),
-            Layer::BatchNorm {
-                gamma,
-                beta,
-                stats,
-                relu,
-            } => {
-                let t = img(x);
-                let (gm, bt) = (&ctx.params[*gamma], &ctx.params[*beta]);
-                if ctx.train {
-                    let (bsz, _, h, w) = *t.shape();
-                    let (y, s) = D::nn_batch_norm2d_train(ctx.fast, t, gm, bt, BN_EPS, *relu);
-                    update_running(&mut ctx.running[*stats], s, bsz * h * w);
-                    Act::Img(y)
-                } else {
-                    let (rm, rv) = &ctx.running[*stats];
-                    Act::Img(D::nn_batch_norm2d_eval(
-                        ctx.fast,
-                        t,
-                        (gm, bt),
-                        (rm, rv),
-                        BN_EPS,
-                        *relu,
-                    ))
-                }
-            }
+            Layer::BatchNorm(bn) => batch_norm(ctx, img(x), bn),
             Layer::MaxPool2 => Act::Img(D::nn_max_pool2(ctx.fast, img(x))),
             Layer::Relu => match x {
                 Act::Img(t) => Act::Img(t.relu()),
@@ -449,13 +417,14 @@ pub(crate) fn matmul_flops(
     let (mut fwd, mut train) = (0u64, 0u64);
     for layer in layers {
         match layer {
-            Layer::Conv { g, input_grad, .. } | Layer::ConvBnPool { g, input_grad, .. } => {
+            Layer::Conv(conv) | Layer::ConvBnPool(conv, _) => {
+                let g = &conv.g;
                 let (oh, ow) = g.out_hw(h, w).unwrap_or((0, 0));
                 let f = 2 * (g.c_out * g.patch_len() * oh * ow) as u64;
                 fwd += f;
-                train += if *input_grad { 3 * f } else { 2 * f };
+                train += if conv.input_grad { 3 * f } else { 2 * f };
                 (c, h, w) = (g.c_out, oh, ow);
-                if matches!(layer, Layer::ConvBnPool { .. }) {
+                if matches!(layer, Layer::ConvBnPool(..)) {
                     (h, w) = (h / 2, w / 2);
                 }
             }
@@ -473,7 +442,7 @@ pub(crate) fn matmul_flops(
                 fwd += f;
                 train += t;
             }
-            Layer::BatchNorm { .. } | Layer::Relu => {}
+            Layer::BatchNorm(_) | Layer::Relu => {}
         }
     }
     (fwd, train)
