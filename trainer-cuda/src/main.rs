@@ -22,8 +22,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if world.size() > 1 => {
             // Name the rank, then end every process of the job now instead of leaving the
-            // others blocked in a collective.
-            eprintln!("error: rank {} of {}: {e:#}", world.rank(), world.size());
+            // others blocked in a collective. One write of the whole line, so that the ranks'
+            // messages do not interleave mid-line in mpirun's combined stderr.
+            let line = format!("error: rank {} of {}: {e:#}\n", world.rank(), world.size());
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
             world.abort(1)
         }
         Err(e) => {
