@@ -103,18 +103,36 @@ pub fn ensure_dataset(name: DatasetName, data_dir: &Path) -> Result<PathBuf, Dat
     Ok(dir)
 }
 
+/// What [`fetch_or_verify`] found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ready {
+    /// The data set was already installed in this directory, and verified.
+    Verified(PathBuf),
+    /// It was missing, and was fetched (and verified) into this directory now.
+    Fetched(PathBuf),
+}
+
+impl Ready {
+    /// The data set's directory.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Ready::Verified(dir) | Ready::Fetched(dir) => dir,
+        }
+    }
+}
+
 /// `onecycle data fetch NAME`: fetches the data set into `<data_dir>/<name>`, or
-/// verifies the copy already there. Returns the data set's directory.
+/// verifies the copy already there, and says which it did.
 ///
 /// # Errors
 /// As [`ensure_dataset`]; the message names the problem and the fix.
-pub fn fetch_or_verify(name: DatasetName, data_dir: &Path) -> Result<PathBuf, DataError> {
+pub fn fetch_or_verify(name: DatasetName, data_dir: &Path) -> Result<Ready, DataError> {
     let at = Location::new(name, data_dir);
     if at.dir().exists() {
         verify(&at)?;
-        return Ok(at.dir().to_path_buf());
+        return Ok(Ready::Verified(at.dir().to_path_buf()));
     }
-    fetch::fetch(&at)
+    fetch::fetch(&at).map(Ready::Fetched)
 }
 
 /// Loads a data set's train and test splits, fetching it first when its

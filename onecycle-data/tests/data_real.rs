@@ -8,7 +8,9 @@ mod data_real {
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
-    use onecycle_data::{data_dir_or, ensure_dataset, fetch_or_verify, load, DatasetName, Split};
+    use onecycle_data::{
+        data_dir_or, ensure_dataset, fetch_or_verify, load, DatasetName, Ready, Split,
+    };
 
     fn data_dir() -> PathBuf {
         data_dir_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../data"))
@@ -87,8 +89,15 @@ mod data_real {
         let dir = data_dir_or(tmp.path());
         for name in [DatasetName::Mnist, DatasetName::FashionMnist] {
             let t = Instant::now();
-            let installed = fetch_or_verify(name, &dir).unwrap_or_else(|e| panic!("{e:#}"));
+            let ready = fetch_or_verify(name, &dir).unwrap_or_else(|e| panic!("{e:#}"));
+            let installed = ready.dir().to_path_buf();
             let fetch_s = t.elapsed().as_secs_f64();
+            // Asked again, it finds the copy it installed (or the one that was there) and
+            // verifies it.
+            assert_eq!(
+                fetch_or_verify(name, &dir).unwrap(),
+                Ready::Verified(installed.clone())
+            );
             let t = Instant::now();
             ensure_dataset(name, &dir).unwrap();
             let verify_s = t.elapsed().as_secs_f64();

@@ -108,15 +108,14 @@ pub fn run_in(cli: &Cli, world: &dyn crate::dist::Collective, out: &mut dyn Writ
             action: DataAction::Fetch { dataset, data_dir },
         } => {
             let dir = crate::data::resolve_data_dir(data_dir.as_deref());
-            let existed = dataset.dir(&dir).exists();
-            let path = crate::data::fetch_or_verify(*dataset, &dir)?;
-            if existed {
+            let ready = crate::data::fetch_or_verify(*dataset, &dir)?;
+            if let crate::data::Ready::Verified(path) = &ready {
                 eprintln!(
                     "onecycle: {dataset} is already in {} (verified)",
                     path.display()
                 );
             }
-            writeln!(out, "{dataset} ready in {}", path.display())?;
+            writeln!(out, "{dataset} ready in {}", ready.dir().display())?;
             Ok(())
         }
     }

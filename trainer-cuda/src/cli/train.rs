@@ -177,31 +177,30 @@ fn open_resumed(
     let dir = RunDir {
         path: resume.to_path_buf(),
     };
-    let cfg = dir.read_config()?;
-    // The run's own global batch must split over this launch's ranks.
-    learner.check_world(cfg.batch_size)?;
-    // The run continues as recorded: a typed flag that says otherwise is refused.
-    let differ = crate::cli::resume_flags::conflicts(args, &cfg);
-    if !differ.is_empty() {
-        bail!(
-            "{} holds a run with other settings: {}; --resume continues a run as recorded in its run.json, so drop these flags, or start a new run with another --out",
-            resume.display(),
-            differ.join(", ")
-        );
-    }
-    if args.given.iter().any(|g| g == "device") {
-        note(
-            learner.verbosity,
-            "--device is not recorded with a run: on another device than the one it started on, the resumed run's float rounding (and so its numbers) differ from an uninterrupted run",
-        );
-    }
     // Verified (every file against its recorded SHA-256) before anything is trained.
     let from = if args.resume_from_verified {
         ResumeFrom::NewestVerified
     } else {
         ResumeFrom::Latest
     };
-    let point = dir.resume_point(from)?;
+    let (cfg, point) = learner.open_checked(&dir, from, |cfg| {
+        // The run continues as recorded: a typed flag that says otherwise is refused.
+        let differ = crate::cli::resume_flags::conflicts(args, cfg);
+        if !differ.is_empty() {
+            bail!(
+                "{} holds a run with other settings: {}; --resume continues a run as recorded in its run.json, so drop these flags, or start a new run with another --out",
+                resume.display(),
+                differ.join(", ")
+            );
+        }
+        if args.given.iter().any(|g| g == "device") {
+            note(
+                learner.verbosity,
+                "--device is not recorded with a run: on another device than the one it started on, the resumed run's float rounding (and so its numbers) differ from an uninterrupted run",
+            );
+        }
+        Ok(())
+    })?;
     Ok((dir, cfg, point))
 }
 

@@ -86,8 +86,24 @@ impl<'a> Learner<'a> {
     /// A missing, changed or unreadable file, with the fix; a batch that does not split
     /// over this world.
     pub fn open(&self, dir: &RunDir, from: ResumeFrom) -> Result<(RunConfig, ResumePoint)> {
+        self.open_checked(dir, from, |_| Ok(()))
+    }
+
+    /// [`Learner::open`] with the caller's own `check` of the run's config (for example,
+    /// settings the caller was given that contradict the run's), made after the world
+    /// check and before any checkpoint is read and verified.
+    ///
+    /// # Errors
+    /// As [`Learner::open`], and whatever `check` returns.
+    pub fn open_checked(
+        &self,
+        dir: &RunDir,
+        from: ResumeFrom,
+        check: impl FnOnce(&RunConfig) -> Result<()>,
+    ) -> Result<(RunConfig, ResumePoint)> {
         let cfg = dir.read_config()?;
         self.check_world(cfg.batch_size)?;
+        check(&cfg)?;
         let point = dir.resume_point(from)?;
         Ok((cfg, point))
     }
