@@ -41,10 +41,10 @@ class Res(nn.Module):
         return torch.relu(self.body(x) + x)
 
 
-def resnet_small(classes=10):
+def resnet_small(classes=10, channels=3):
     def stage(ci, c):
         return [nn.Conv2d(ci, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), Res(c)]
-    return nn.Sequential(*stage(3, 16), nn.MaxPool2d(2), *stage(16, 32), nn.MaxPool2d(2), *stage(32, 64),
+    return nn.Sequential(*stage(channels, 16), nn.MaxPool2d(2), *stage(16, 32), nn.MaxPool2d(2), *stage(32, 64),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
 
 
@@ -108,7 +108,7 @@ def eval_throughput(model, shape, n):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="mnist-cnn", choices=["mnist-cnn", "mlp", "resnet-small"])
+    ap.add_argument("--model", default="mnist-cnn", choices=["mnist-cnn", "mlp", "resnet-small", "resnet-mnist"])
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=3)
@@ -118,7 +118,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = {"mnist-cnn": mnist_cnn, "mlp": mlp, "resnet-small": resnet_small}[a.model]()
+    model = {"mnist-cnn": mnist_cnn, "mlp": mlp, "resnet-small": resnet_small,
+             "resnet-mnist": lambda: resnet_small(channels=1)}[a.model]()
     shape = (3, 32, 32) if a.model == "resnet-small" else (1, 28, 28)
     flops = train_flops_per_image(model, shape)
     x = torch.rand(a.batch, *shape) * 2 - 1

@@ -1,8 +1,8 @@
 //! The command line's help, byte for byte: flags, defaults, possible values and their
 //! descriptions are part of the interface (recorded study commands and users' scripts rely on
 //! them). The fixtures were written by the binary before the value parsers moved from
-//! `clap::ValueEnum` derives to `train::choice`; change them only with an intended change of
-//! the interface.
+//! `clap::ValueEnum` derives to `train::choice` (and changed since only by the `resnet-mnist`
+//! model's line); change them only with an intended change of the interface.
 
 use std::process::Command;
 

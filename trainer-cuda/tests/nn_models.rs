@@ -39,7 +39,7 @@ fn net(
 fn input_of(kind: ModelKind) -> (usize, usize, usize) {
     match kind {
         ModelKind::ResNetSmall => (3, 8, 8),
-        _ => (1, 8, 8),
+        ModelKind::MnistCnn | ModelKind::Mlp | ModelKind::ResNetMnist => (1, 8, 8),
     }
 }
 
@@ -99,6 +99,29 @@ fn mnist_cnn_has_the_expected_parameter_count() {
     )
     .unwrap();
     assert_eq!(n.num_params(), 320 + 64 + 18_496 + 128 + 31_370);
+}
+
+/// A residual stage from `ci` to `c` channels, by hand: the entry conv (`9·ci·c` weights,
+/// `c` biases) and the block's two convs (`9·c·c + c` each), three BNs (`2c` each).
+fn resnet_stage_params(ci: usize, c: usize) -> usize {
+    (9 * ci * c + c) + 2 * (9 * c * c + c) + 3 * 2 * c
+}
+
+#[test]
+fn the_residual_models_have_their_hand_counted_parameters() {
+    for (kind, input, channels, total) in [
+        (ModelKind::ResNetSmall, (3, 32, 32), 3, 121_898),
+        (ModelKind::ResNetMnist, (1, 28, 28), 1, 121_610),
+    ] {
+        let n = build_network(kind, SGD, DeviceKind::Cpu(Backend::Fast), 0, input, 10).unwrap();
+        let by_hand = resnet_stage_params(channels, 16)
+            + resnet_stage_params(16, 32)
+            + resnet_stage_params(32, 64)
+            + (64 * 10 + 10);
+        assert_eq!(by_hand, total, "{kind}: the doc's count");
+        assert_eq!(n.num_params(), total, "{kind}");
+        assert_eq!(kind.designed_input(), input);
+    }
 }
 
 #[test]

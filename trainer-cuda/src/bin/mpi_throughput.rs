@@ -81,10 +81,7 @@ fn run(args: &Args, world: &MpiWorld) -> Result<(), Box<dyn std::error::Error>> 
     tune_allocator();
     let kind: ModelKind = args.model.parse()?;
     trainer_cuda::dist::shard_size(args.batch, world.size())?;
-    let (input, classes) = match kind {
-        ModelKind::ResNetSmall => ((3, 32, 32), 10),
-        _ => ((1, 28, 28), 10),
-    };
+    let (input, classes) = (kind.designed_input(), 10);
     let opt = OptimizerKind::Sgd {
         nesterov: false,
         weight_decay: 0.0,

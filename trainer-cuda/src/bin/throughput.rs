@@ -33,7 +33,7 @@ use trainer_cuda::nn::{
 #[derive(Parser, Debug)]
 #[command(about = "Training throughput of one model on synthetic data")]
 struct Args {
-    /// Model: mnist-cnn, mlp or resnet-small.
+    /// Model: mnist-cnn, mlp, resnet-small or resnet-mnist.
     #[arg(long, default_value = "mnist-cnn")]
     model: String,
     /// Batch size.
@@ -82,10 +82,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.batch == 0 || args.steps == 0 {
         return Err("--batch and --steps must be at least 1".into());
     }
-    let (input, classes) = match kind {
-        ModelKind::ResNetSmall => ((3, 32, 32), 10),
-        _ => ((1, 28, 28), 10),
-    };
+    let (input, classes) = (kind.designed_input(), 10);
     let backend = if args.generic {
         Backend::Generic
     } else {

@@ -88,7 +88,7 @@ impl fmt::Display for NnError {
             Self::UnknownModel(m) => {
                 write!(
                     f,
-                    "unknown model {m:?}: use one of mnist-cnn, mlp, resnet-small"
+                    "unknown model {m:?}: use one of mnist-cnn, mlp, resnet-small, resnet-mnist"
                 )
             }
         }
@@ -116,11 +116,19 @@ pub enum ModelKind {
     /// A small residual CNN for 3×32×32 inputs (CIFAR-10 format).
     #[serde(rename = "resnet-small")]
     ResNetSmall,
+    /// `resnet-small`'s block design for 1×28×28 inputs (MNIST format).
+    #[serde(rename = "resnet-mnist")]
+    ResNetMnist,
 }
 
 impl ModelKind {
     /// All models, in CLI order.
-    pub const ALL: [ModelKind; 3] = [Self::MnistCnn, Self::Mlp, Self::ResNetSmall];
+    pub const ALL: [ModelKind; 4] = [
+        Self::MnistCnn,
+        Self::Mlp,
+        Self::ResNetSmall,
+        Self::ResNetMnist,
+    ];
 
     /// The CLI name.
     #[must_use]
@@ -129,6 +137,23 @@ impl ModelKind {
             Self::MnistCnn => "mnist-cnn",
             Self::Mlp => "mlp",
             Self::ResNetSmall => "resnet-small",
+            Self::ResNetMnist => "resnet-mnist",
+        }
+    }
+
+    /// The input shape `(channels, height, width)` the model is designed for (every model
+    /// builds for any shape its layers fit; `mlp` takes MNIST's).
+    ///
+    /// ```
+    /// use trainer_cuda::nn::ModelKind;
+    /// assert_eq!(ModelKind::ResNetSmall.designed_input(), (3, 32, 32));
+    /// assert_eq!(ModelKind::ResNetMnist.designed_input(), (1, 28, 28));
+    /// ```
+    #[must_use]
+    pub const fn designed_input(self) -> (usize, usize, usize) {
+        match self {
+            Self::ResNetSmall => (3, 32, 32),
+            Self::MnistCnn | Self::Mlp | Self::ResNetMnist => (1, 28, 28),
         }
     }
 }

@@ -60,6 +60,7 @@ impl Choice for ModelKind {
             Self::MnistCnn => "The reference CNN (two conv/BN/ReLU/pool blocks and a linear layer)",
             Self::Mlp => "A multi-layer perceptron",
             Self::ResNetSmall => "A small residual CNN for 3×32×32 inputs",
+            Self::ResNetMnist => "resnet-small's residual CNN for 1×28×28 inputs",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 mod mlp;
 mod mnist_cnn;
-mod resnet_small;
+mod resnet;
 
 use super::layers::ModelSpec;
 use super::{ModelKind, NnError};
@@ -20,6 +20,6 @@ pub(crate) fn spec(
     match kind {
         ModelKind::MnistCnn => mnist_cnn::spec(input, classes),
         ModelKind::Mlp => mlp::spec(input, classes),
-        ModelKind::ResNetSmall => resnet_small::spec(input, classes),
+        ModelKind::ResNetSmall | ModelKind::ResNetMnist => resnet::spec(input, classes),
     }
 }
