@@ -276,6 +276,10 @@ fn flop_model_matches_hand_counts() {
         flops(ModelKind::MnistCnn, (1, 28, 28)),
         (7_739_648, 2 * 451_584 + 3 * (7_225_344 + 62_720))
     );
-    // mlp 784-256-128-10: 2·(200,704 + 32,768 + 1,280) forward, 3× that for training.
-    assert_eq!(flops(ModelKind::Mlp, (1, 28, 28)), (469_504, 1_408_512));
+    // mlp 784-256-128-10: 2·(200,704 + 32,768 + 1,280) forward; training: the first linear
+    // layer needs no input gradient (2× its 401,408), the others 3× (65,536 + 2,560).
+    assert_eq!(
+        flops(ModelKind::Mlp, (1, 28, 28)),
+        (469_504, 2 * 401_408 + 3 * (65_536 + 2_560))
+    );
 }

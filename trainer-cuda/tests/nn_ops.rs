@@ -298,3 +298,117 @@ fn im2col_indices_point_padding_at_the_zero_slot() {
     assert_eq!(centre, &(0..18).collect::<Vec<_>>()[..]);
     assert_eq!(idx[0], 18);
 }
+
+/// Naive f64 linear layer `x·Wᵀ + b` (W is `fout × fin`), then ReLU when `relu`.
+fn linear_ref(x: &[f64], w: &[f64], b: &[f64], fin: usize, relu: bool) -> Vec<f64> {
+    let fout = b.len();
+    let mut y = Vec::with_capacity(x.len() / fin * fout);
+    for row in x.chunks_exact(fin) {
+        for (o, bo) in b.iter().enumerate() {
+            let s = bo + dot(row, &w[o * fin..(o + 1) * fin]);
+            y.push(if relu { s.max(0.0) } else { s });
+        }
+    }
+    y
+}
+
+/// Runs the fast or the generic linear layer forward and backward on `Σ y·r`.
+fn run_linear(
+    fast: bool,
+    (batch, fin): (usize, usize),
+    x: &[f32],
+    (w, b): (&[f32], &[f32]),
+    relu: bool,
+    r: &[f32],
+) -> ConvRun {
+    let dev = Cpu::default();
+    let xt = dev.tensor_from_vec(x.to_vec(), (batch, fin));
+    let wt = dev.tensor_from_vec(w.to_vec(), (w.len(),));
+    let bt = dev.tensor_from_vec(b.to_vec(), (b.len(),));
+    let traced = xt.clone().traced(Gradients::leaky());
+    let y = if fast {
+        cpu_ops::linear(traced, &wt, &bt, relu, true)
+    } else {
+        generic::linear(traced, &wt, &bt, relu)
+    };
+    let yv = y.retaped::<NoneTape>().as_vec();
+    let rt = dev.tensor_from_vec(r.to_vec(), *y.shape());
+    let grads = (y * rt).sum::<(), _>().backward();
+    ConvRun {
+        y: yv,
+        dx: grads.get(&xt).as_vec(),
+        dw: grads.get(&wt).as_vec(),
+        db: grads.get(&bt).as_vec(),
+    }
+}
+
+#[test]
+fn linear_matches_naive_reference_and_finite_differences() {
+    // Batches and output widths below, at and across the fast op's 16-row blocks.
+    for (batch, fin, fout) in [(1, 3, 2), (5, 7, 16), (37, 9, 21), (16, 33, 40)] {
+        for relu in [false, true] {
+            let x = rand_vec(11, batch * fin);
+            let w = rand_vec(12, fout * fin);
+            let b = rand_vec(13, fout);
+            let r = rand_vec(14, batch * fout);
+            let (x64, w64, b64, r64) = (to64(&x), to64(&w), to64(&b), to64(&r));
+            let y_ref = linear_ref(&x64, &w64, &b64, fin, relu);
+            let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&linear_ref(x, w, b, fin, relu), &r64);
+            let dx_ref = fd(&x64, |v| loss(v, &w64, &b64));
+            let dw_ref = fd(&w64, |v| loss(&x64, v, &b64));
+            let db_ref = fd(&b64, |v| loss(&x64, &w64, v));
+            for fast in [true, false] {
+                let run = run_linear(fast, (batch, fin), &x, (&w, &b), relu, &r);
+                let tag = format!(
+                    "{} {batch}x{fin}->{fout} relu {relu}",
+                    if fast { "fast" } else { "generic" }
+                );
+                assert_close(&format!("{tag} y"), &run.y, &y_ref, 1e-5);
+                assert_close(&format!("{tag} dx"), &run.dx, &dx_ref, 1e-4);
+                assert_close(&format!("{tag} dw"), &run.dw, &dw_ref, 1e-4);
+                assert_close(&format!("{tag} db"), &run.db, &db_ref, 1e-4);
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_without_input_gradient_leaves_the_input_alone_and_is_thread_count_independent() {
+    let (batch, fin, fout) = (70, 50, 33);
+    let x = rand_vec(21, batch * fin);
+    let w = rand_vec(22, fout * fin);
+    let b = rand_vec(23, fout);
+    let run = |threads: usize, input_grad: bool| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let dev = Cpu::default();
+            let xt = dev.tensor_from_vec(x.clone(), (batch, fin));
+            let wt = dev.tensor_from_vec(w.clone(), (w.len(),));
+            let bt = dev.tensor_from_vec(b.clone(), (b.len(),));
+            let y = cpu_ops::linear(
+                xt.clone().traced(Gradients::leaky()),
+                &wt,
+                &bt,
+                true,
+                input_grad,
+            );
+            let yv = y.retaped::<NoneTape>().as_vec();
+            let mut grads = y.square().sum::<(), _>().backward();
+            // Zeros when the op left the input's gradient unallocated.
+            let dx = grads.get_or_alloc_mut(&xt).unwrap().to_vec();
+            (yv, dx, grads.get(&wt).as_vec(), grads.get(&bt).as_vec())
+        })
+    };
+    let one = run(1, true);
+    assert_eq!(one, run(3, true), "1 thread and 3 threads differ");
+    let (y, dx, dw, db) = run(2, false);
+    assert_eq!((&y, &dw, &db), (&one.0, &one.2, &one.3));
+    assert!(
+        dx.iter().all(|&v| v == 0.0),
+        "no input gradient was asked for"
+    );
+    assert!(one.1.iter().any(|&v| v != 0.0));
+}

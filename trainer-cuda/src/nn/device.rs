@@ -28,6 +28,20 @@ pub trait NnDevice: Device<f32> {
         generic::conv2d(x, weight, bias, g)
     }
 
+    /// A linear layer `x·Wᵀ + b` (`W` flat, `fout × fin` row-major), optionally followed by
+    /// ReLU (see [`generic::linear`]); `input_grad = false` lets the fast op skip the input
+    /// gradient of a first layer.
+    fn nn_linear<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<(usize, usize), f32, Self, T>,
+        (weight, bias): ParamPair<'_, Self>,
+        relu: bool,
+        input_grad: bool,
+    ) -> Tensor<(usize, usize), f32, Self, T> {
+        let _ = (fast, input_grad);
+        generic::linear(x, weight, bias, relu)
+    }
+
     /// 2×2 stride-2 max-pooling.
     fn nn_max_pool2<T: Tape<f32, Self>>(
         fast: bool,
@@ -141,6 +155,20 @@ impl NnDevice for Cpu {
             cpu_ops::conv2d(x, weight, bias, g, input_grad)
         } else {
             generic::conv2d(x, weight, bias, g)
+        }
+    }
+
+    fn nn_linear<T: Tape<f32, Self>>(
+        fast: bool,
+        x: Tensor<(usize, usize), f32, Self, T>,
+        (weight, bias): ParamPair<'_, Self>,
+        relu: bool,
+        input_grad: bool,
+    ) -> Tensor<(usize, usize), f32, Self, T> {
+        if fast {
+            cpu_ops::linear(x, weight, bias, relu, input_grad)
+        } else {
+            generic::linear(x, weight, bias, relu)
         }
     }
 

@@ -33,6 +33,18 @@ pub(crate) struct ConvLayer {
     input_grad: bool,
 }
 
+/// A linear layer `x·Wᵀ + b`: parameter indices, sizes, a fused ReLU, and whether its input
+/// needs a gradient.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LinearLayer {
+    w: usize,
+    b: usize,
+    fin: usize,
+    fout: usize,
+    relu: bool,
+    input_grad: bool,
+}
+
 /// A batch norm: parameter indices, running-statistics slot, and a fused ReLU.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BnLayer {
@@ -50,12 +62,7 @@ pub(crate) enum Layer {
     Relu,
     Flatten,
     GlobalAvgPool,
-    Linear {
-        w: usize,
-        b: usize,
-        fin: usize,
-        fout: usize,
-    },
+    Linear(LinearLayer),
     /// `relu(body(x) + x)`
     Residual(Vec<Layer>),
     /// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op (fused on the CPU, in
@@ -65,7 +72,8 @@ pub(crate) enum Layer {
 }
 
 /// The layer list the interpreter runs: every conv → batch norm → max pool becomes one
-/// [`Layer::ConvBnPool`], inside residual bodies too. Chosen once, when the model is built.
+/// [`Layer::ConvBnPool`] and every linear → ReLU one [`Layer::Linear`] with its ReLU, inside
+/// residual bodies too. Chosen once, when the model is built.
 pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
     let mut out = Vec::with_capacity(layers.len());
     let mut it = layers.into_iter().peekable();
@@ -81,6 +89,10 @@ pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
                     }
                     _ => Layer::Conv(conv),
                 }
+            }
+            Layer::Linear(lin) if matches!(it.peek(), Some(Layer::Relu)) => {
+                it.next();
+                Layer::Linear(LinearLayer { relu: true, ..lin })
             }
             other => other,
         });
@@ -222,7 +234,15 @@ impl SpecBuilder {
         );
         let b = self.param(format!("{name}.bias"), vec![fout], Init::Uniform(bound));
         self.shape = ActShape::Flat(fout);
-        Ok(Layer::Linear { w, b, fin, fout })
+        let input_grad = !std::mem::replace(&mut self.first, false);
+        Ok(Layer::Linear(LinearLayer {
+            w,
+            b,
+            fin,
+            fout,
+            relu: false,
+            input_grad,
+        }))
     }
 
     /// Output channels of the current image activation.
@@ -380,18 +400,13 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
                 Act::Flat(t.reshape_like(&(b, c * h * w)))
             }
             Layer::GlobalAvgPool => Act::Flat(img(x).mean::<(usize, usize), Axes2<2, 3>>()),
-            Layer::Linear { w, b, fin, fout } => {
-                let t = flat(x);
-                let bsz = t.shape().0;
-                let wm = ctx.params[*w]
-                    .retaped::<T>()
-                    .reshape_like(&(*fout, *fin))
-                    .permute::<(usize, usize), Axes2<1, 0>>();
-                let bias = ctx.params[*b]
-                    .retaped::<T>()
-                    .broadcast_like::<_, Axis<0>>(&(bsz, *fout));
-                Act::Flat(t.matmul(wm) + bias)
-            }
+            Layer::Linear(l) => Act::Flat(D::nn_linear(
+                ctx.fast,
+                flat(x),
+                (&ctx.params[l.w], &ctx.params[l.b]),
+                l.relu,
+                l.input_grad,
+            )),
             Layer::Residual(body) => {
                 let t = img(x);
                 let skip = t.retaped::<T>();
@@ -428,11 +443,11 @@ pub(crate) fn matmul_flops(
                     (h, w) = (h / 2, w / 2);
                 }
             }
-            Layer::Linear { fin, fout, .. } => {
-                let f = 2 * (fin * fout) as u64;
+            Layer::Linear(l) => {
+                let f = 2 * (l.fin * l.fout) as u64;
                 fwd += f;
-                train += 3 * f;
-                (c, h, w) = (*fout, 1, 1);
+                train += if l.input_grad { 3 * f } else { 2 * f };
+                (c, h, w) = (l.fout, 1, 1);
             }
             Layer::MaxPool2 => (h, w) = (h / 2, w / 2),
             Layer::GlobalAvgPool => (h, w) = (1, 1),

@@ -27,6 +27,47 @@ pub(crate) fn sgemm(
     a: MatRef<'_>,
     b: MatRef<'_>,
 ) {
+    sgemm_on(
+        (m, n, k),
+        dst,
+        dst_rs,
+        accumulate,
+        a,
+        b,
+        gemm::Parallelism::None,
+    );
+}
+
+/// [`sgemm`] on the current rayon pool's threads, for one product too large to leave to one
+/// thread. `gemm` splits the output into tiles among the threads and sums each tile over `k`
+/// in the same blocks whatever their number, so the result does not depend on the thread
+/// count (tested by the linear layer's tests).
+pub(crate) fn sgemm_parallel(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+) {
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    sgemm_on((m, n, k), dst, dst_rs, accumulate, a, b, par);
+}
+
+fn sgemm_on(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    parallelism: gemm::Parallelism,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -69,7 +110,7 @@ pub(crate) fn sgemm(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }

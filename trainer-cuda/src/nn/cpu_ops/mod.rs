@@ -9,9 +9,12 @@ mod batchnorm;
 mod bn_relu_pool;
 mod gemm;
 mod im2col_conv;
+mod linear;
 mod maxpool;
 
 use dfdx::prelude::*;
+
+pub use linear::linear;
 
 use super::geometry::{Conv2dGeometry, Shape4};
 use super::profile::{timed, Phase, Span};
