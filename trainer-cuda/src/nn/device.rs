@@ -3,6 +3,7 @@
 use dfdx::prelude::*;
 
 use super::geometry::{Conv2dGeometry, Shape4};
+use super::optim::{sgd_fused, sgd_generic, SgdStep};
 use super::{cpu_ops, generic};
 
 /// Two flat parameters of one layer: (conv weight, bias) or (batch-norm γ, β).
@@ -40,6 +41,18 @@ pub trait NnDevice: Device<f32> {
     ) -> Tensor<(usize, usize), f32, Self, T> {
         let _ = (fast, input_grad);
         generic::linear(x, weight, bias, relu)
+    }
+
+    /// One SGD update of a parameter and its momentum buffer (see [`sgd_generic`]).
+    fn nn_sgd_step(
+        fast: bool,
+        p: &mut Tensor<(usize,), f32, Self>,
+        g: &Tensor<(usize,), f32, Self>,
+        buf: &mut Tensor<(usize,), f32, Self>,
+        step: SgdStep,
+    ) {
+        let _ = fast;
+        sgd_generic(p, g, buf, step);
     }
 
     /// 2×2 stride-2 max-pooling.
@@ -155,6 +168,20 @@ impl NnDevice for Cpu {
             cpu_ops::conv2d(x, weight, bias, g, input_grad)
         } else {
             generic::conv2d(x, weight, bias, g)
+        }
+    }
+
+    fn nn_sgd_step(
+        fast: bool,
+        p: &mut Tensor<(usize,), f32, Self>,
+        g: &Tensor<(usize,), f32, Self>,
+        buf: &mut Tensor<(usize,), f32, Self>,
+        step: SgdStep,
+    ) {
+        if fast {
+            sgd_fused(p, g, buf, step);
+        } else {
+            sgd_generic(p, g, buf, step);
         }
     }
 

@@ -54,6 +54,7 @@ pub use alloc::{peak_rss_bytes, tune_allocator};
 pub use device::NnDevice;
 pub use geometry::{Conv2dGeometry, Shape4};
 pub use network::Net;
+pub use optim::SgdStep;
 pub use threads::{cap_threads, THREADS_ENV};
 
 /// Errors of the nn layer. Every message names the problem and, where there is one, the fix.

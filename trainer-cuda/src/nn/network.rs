@@ -260,7 +260,10 @@ impl<D: NnDevice> Net<D> {
             let mut flat: Vec<f32> =
                 Vec::with_capacity(self.params.iter().map(|p| p.shape().0).sum());
             for g in &grads {
-                flat.extend_from_slice(&g.as_vec());
+                // `copy_into` is a memcpy (dfdx's `as_vec` walks element by element).
+                let start = flat.len();
+                flat.resize(start + g.shape().0, 0.0);
+                g.copy_into(&mut flat[start..]);
             }
             reduce(&mut flat)?;
             let mut rest = flat.as_slice();
@@ -274,7 +277,8 @@ impl<D: NnDevice> Net<D> {
             Phase::Step,
             || "optimiser update".into(),
             || {
-                self.optim.update(&mut self.params, &grads, lr, mu);
+                self.optim
+                    .update(self.fast, &mut self.params, &grads, lr, mu);
             },
         );
         Ok(value)

@@ -6,7 +6,7 @@
 
 use dfdx::prelude::*;
 
-use super::OptimizerKind;
+use super::{NnDevice, OptimizerKind};
 
 /// PyTorch's Adam/RMSprop defaults.
 const BETA2: f32 = 0.999;
@@ -34,7 +34,84 @@ pub(crate) struct Optim<D: Device<f32>> {
     pub buf2: Vec<P<D>>,
 }
 
-impl<D: Device<f32>> Optim<D> {
+/// SGD's hyper-parameters for one update ([`NnDevice::nn_sgd_step`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    /// Learning rate.
+    pub lr: f32,
+    /// Momentum μ (0: none).
+    pub momentum: f32,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f32,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+}
+
+/// One SGD update of `p` (PyTorch's rule) with dfdx ops, on any device:
+/// `g' = g + wd·p`, `v = μ·v + g'`, `p -= lr·(μ ≠ 0 ? (nesterov ? g' + μ·v : v) : g')`.
+pub(crate) fn sgd_generic<D: Device<f32>>(p: &mut P<D>, g: &P<D>, buf: &mut P<D>, s: SgdStep) {
+    let g = g.clone();
+    let g = if s.weight_decay != 0.0 {
+        g + p.clone() * s.weight_decay
+    } else {
+        g
+    };
+    let step = if s.momentum != 0.0 {
+        let v = buf.clone() * s.momentum + g.clone();
+        *buf = v.clone();
+        if s.nesterov {
+            g + v * s.momentum
+        } else {
+            v
+        }
+    } else {
+        g
+    };
+    *p = p.clone() - step * s.lr;
+}
+
+/// [`sgd_generic`] in one pass over host copies, the same f32 operations in the same order
+/// (so the same bits), without its six intermediate tensors.
+pub(crate) fn sgd_fused(p: &mut P<Cpu>, g: &P<Cpu>, buf: &mut P<Cpu>, s: SgdStep) {
+    // `copy_into` is a memcpy (dfdx's `as_vec` walks the tensor element by element).
+    let host = |t: &P<Cpu>| {
+        let mut v = vec![0.0f32; t.shape().0];
+        t.copy_into(&mut v);
+        v
+    };
+    let mut pv = host(p);
+    let gv = host(g);
+    let mut bv = if s.momentum != 0.0 {
+        host(buf)
+    } else {
+        Vec::new()
+    };
+    for (i, (pi, &gi)) in pv.iter_mut().zip(&gv).enumerate() {
+        let g = if s.weight_decay != 0.0 {
+            gi + *pi * s.weight_decay
+        } else {
+            gi
+        };
+        let step = if s.momentum != 0.0 {
+            let v = bv[i] * s.momentum + g;
+            bv[i] = v;
+            if s.nesterov {
+                g + v * s.momentum
+            } else {
+                v
+            }
+        } else {
+            g
+        };
+        *pi -= step * s.lr;
+    }
+    p.copy_from(&pv);
+    if s.momentum != 0.0 {
+        buf.copy_from(&bv);
+    }
+}
+
+impl<D: NnDevice> Optim<D> {
     pub(crate) fn new(kind: OptimizerKind, params: &[P<D>]) -> Self {
         let zeros = |p: &P<D>| p.device().zeros_like(p.shape());
         let buf2 = match kind {
@@ -59,8 +136,15 @@ impl<D: Device<f32>> Optim<D> {
     }
 
     /// One update of every parameter (`grads[i]` is `params[i]`'s gradient) with learning rate
-    /// `lr` and momentum-like `momentum`.
-    pub(crate) fn update(&mut self, params: &mut [P<D>], grads: &[P<D>], lr: f64, momentum: f64) {
+    /// `lr` and momentum-like `momentum`; `fast` lets the CPU fuse SGD's update (same bits).
+    pub(crate) fn update(
+        &mut self,
+        fast: bool,
+        params: &mut [P<D>],
+        grads: &[P<D>],
+        lr: f64,
+        momentum: f64,
+    ) {
         self.step += 1;
         let (lr, mu) = (lr as f32, momentum as f32);
         let t = self.step as i32;
@@ -71,23 +155,13 @@ impl<D: Device<f32>> Optim<D> {
                     nesterov,
                     weight_decay,
                 } => {
-                    let g = if weight_decay != 0.0 {
-                        g + p.clone() * weight_decay
-                    } else {
-                        g
+                    let s = SgdStep {
+                        lr,
+                        momentum: mu,
+                        weight_decay,
+                        nesterov,
                     };
-                    let step = if mu != 0.0 {
-                        let v = self.buf1[i].clone() * mu + g.clone();
-                        self.buf1[i] = v.clone();
-                        if nesterov {
-                            g + v * mu
-                        } else {
-                            v
-                        }
-                    } else {
-                        g
-                    };
-                    *p = p.clone() - step * lr;
+                    D::nn_sgd_step(fast, p, &g, &mut self.buf1[i], s);
                 }
                 OptimizerKind::Adam | OptimizerKind::AdamW { .. } => {
                     if let OptimizerKind::AdamW { weight_decay } = self.kind {
@@ -116,6 +190,57 @@ impl<D: Device<f32>> Optim<D> {
                     *p = p.clone() - step * lr;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(seed: u32, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fused_sgd_gives_the_generic_ops_bits() {
+        let dev = Cpu::default();
+        let n = 1000;
+        for (momentum, weight_decay, nesterov) in [
+            (0.9, 5e-4, false),
+            (0.9, 5e-4, true),
+            (0.0, 5e-4, false),
+            (0.85, 0.0, false),
+        ] {
+            let mut p = [0, 1].map(|_| dev.tensor_from_vec(values(1, n), (n,)));
+            let mut buf = [0, 1].map(|_| dev.zeros_like(&(n,)));
+            for k in 0..5u32 {
+                let g = dev.tensor_from_vec(values(10 + k, n), (n,));
+                let s = SgdStep {
+                    lr: 0.1 + 0.37 * k as f32,
+                    momentum,
+                    weight_decay,
+                    nesterov,
+                };
+                sgd_generic(&mut p[0], &g, &mut buf[0], s);
+                sgd_fused(&mut p[1], &g, &mut buf[1], s);
+                let bits = |t: &P<Cpu>| t.as_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&p[0]), bits(&p[1]), "{s:?}: parameters");
+                assert_eq!(bits(&buf[0]), bits(&buf[1]), "{s:?}: momentum");
+            }
+            assert_ne!(
+                p[0].as_vec(),
+                values(1, n),
+                "the updates moved the parameters"
+            );
         }
     }
 }
