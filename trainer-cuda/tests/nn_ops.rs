@@ -85,11 +85,41 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-struct ConvRun {
+/// A layer's output and its gradients for the loss `Σ y·r`.
+struct LayerRun {
     y: Vec<f32>,
     dx: Vec<f32>,
     dw: Vec<f32>,
     db: Vec<f32>,
+}
+
+type Param = Tensor<(usize,), f32, Cpu>;
+
+/// Runs `layer` on `x` (of shape `shape`) with weights `w` and biases `b`, forward and backward
+/// on `Σ y·r`.
+fn run_layer<S: Shape, O: Shape>(
+    shape: S,
+    (x, w, b, r): (&[f32], &[f32], &[f32], &[f32]),
+    layer: impl FnOnce(
+        Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>,
+        &Param,
+        &Param,
+    ) -> Tensor<O, f32, Cpu, OwnedTape<f32, Cpu>>,
+) -> LayerRun {
+    let dev = Cpu::default();
+    let xt = dev.tensor_from_vec(x.to_vec(), shape);
+    let wt = dev.tensor_from_vec(w.to_vec(), (w.len(),));
+    let bt = dev.tensor_from_vec(b.to_vec(), (b.len(),));
+    let y = layer(xt.clone().traced(Gradients::leaky()), &wt, &bt);
+    let yv = y.retaped::<NoneTape>().as_vec();
+    let rt = dev.tensor_from_vec(r.to_vec(), *y.shape());
+    let grads = (y * rt).sum::<(), _>().backward();
+    LayerRun {
+        y: yv,
+        dx: grads.get(&xt).as_vec(),
+        dw: grads.get(&wt).as_vec(),
+        db: grads.get(&bt).as_vec(),
+    }
 }
 
 fn run_conv(
@@ -100,26 +130,14 @@ fn run_conv(
     w: &[f32],
     b: &[f32],
     r: &[f32],
-) -> ConvRun {
-    let dev = Cpu::default();
-    let xt = dev.tensor_from_vec(x.to_vec(), shape);
-    let wt = dev.tensor_from_vec(w.to_vec(), (w.len(),));
-    let bt = dev.tensor_from_vec(b.to_vec(), (b.len(),));
-    let xt_traced = xt.clone().traced(Gradients::leaky());
-    let y = if fast {
-        cpu_ops::conv2d(xt_traced, &wt, &bt, g, true)
-    } else {
-        generic::conv2d(xt_traced, &wt, &bt, g)
-    };
-    let yv = y.retaped::<NoneTape>().as_vec();
-    let rt = dev.tensor_from_vec(r.to_vec(), *y.shape());
-    let grads = (y * rt).sum::<(), _>().backward();
-    ConvRun {
-        y: yv,
-        dx: grads.get(&xt).as_vec(),
-        dw: grads.get(&wt).as_vec(),
-        db: grads.get(&bt).as_vec(),
-    }
+) -> LayerRun {
+    run_layer(shape, (x, w, b, r), |x, w, b| {
+        if fast {
+            cpu_ops::conv2d(x, w, b, g, true)
+        } else {
+            generic::conv2d(x, w, b, g)
+        }
+    })
 }
 
 #[test]
@@ -320,26 +338,14 @@ fn run_linear(
     (w, b): (&[f32], &[f32]),
     relu: bool,
     r: &[f32],
-) -> ConvRun {
-    let dev = Cpu::default();
-    let xt = dev.tensor_from_vec(x.to_vec(), (batch, fin));
-    let wt = dev.tensor_from_vec(w.to_vec(), (w.len(),));
-    let bt = dev.tensor_from_vec(b.to_vec(), (b.len(),));
-    let traced = xt.clone().traced(Gradients::leaky());
-    let y = if fast {
-        cpu_ops::linear(traced, &wt, &bt, relu, true)
-    } else {
-        generic::linear(traced, &wt, &bt, relu)
-    };
-    let yv = y.retaped::<NoneTape>().as_vec();
-    let rt = dev.tensor_from_vec(r.to_vec(), *y.shape());
-    let grads = (y * rt).sum::<(), _>().backward();
-    ConvRun {
-        y: yv,
-        dx: grads.get(&xt).as_vec(),
-        dw: grads.get(&wt).as_vec(),
-        db: grads.get(&bt).as_vec(),
-    }
+) -> LayerRun {
+    run_layer((batch, fin), (x, w, b, r), |x, w, b| {
+        if fast {
+            cpu_ops::linear(x, w, b, relu, true)
+        } else {
+            generic::linear(x, w, b, relu)
+        }
+    })
 }
 
 #[test]
