@@ -101,7 +101,12 @@ impl Runner<'_> {
             .run_config(family, lr, budget, seed, self.data.train.len())?;
         let device = device_name(self.cfg.device);
         let key = RunStore::key("run", &(&rc, device))?;
-        self.done += 1;
+        // A run looked up again (a ladder re-climbing to a later reference's target) is not
+        // counted again: the count stays within the plan's.
+        let first_lookup = !self.seen.contains(&key);
+        if first_lookup {
+            self.done += 1;
+        }
         let label = format!(
             "{} [{}/{}] {} lr={lr:.3} {}ep seed {seed}",
             self.cfg.regime.name,
@@ -146,7 +151,7 @@ impl Runner<'_> {
             }
             .seal()
         })?;
-        let first_lookup = self.seen.insert(key);
+        self.seen.insert(key);
         if first_lookup {
             self.recorded_train_seconds += record.train_seconds;
         }
