@@ -43,7 +43,8 @@ pub trait NnDevice: Device<f32> {
         generic::linear(x, weight, bias, relu)
     }
 
-    /// One SGD update of a parameter and its momentum buffer (see [`sgd_generic`]).
+    /// One SGD update of a parameter and its momentum buffer, PyTorch's rule:
+    /// `g' = g + wd·p`, `v = μ·v + g'`, `p -= lr·(μ ≠ 0 ? (nesterov ? g' + μ·v : v) : g')`.
     fn nn_sgd_step(
         fast: bool,
         p: &mut Tensor<(usize,), f32, Self>,
