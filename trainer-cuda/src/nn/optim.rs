@@ -6,6 +6,7 @@
 
 use dfdx::prelude::*;
 
+use super::cpu_ops::host_vec;
 use super::{NnDevice, OptimizerKind};
 
 /// PyTorch's Adam/RMSprop defaults.
@@ -73,16 +74,11 @@ pub(crate) fn sgd_generic<D: Device<f32>>(p: &mut P<D>, g: &P<D>, buf: &mut P<D>
 /// [`sgd_generic`] in one pass over host copies, the same f32 operations in the same order
 /// (so the same bits), without its six intermediate tensors.
 pub(crate) fn sgd_fused(p: &mut P<Cpu>, g: &P<Cpu>, buf: &mut P<Cpu>, s: SgdStep) {
-    // `copy_into` is a memcpy (dfdx's `as_vec` walks the tensor element by element).
-    let host = |t: &P<Cpu>| {
-        let mut v = vec![0.0f32; t.shape().0];
-        t.copy_into(&mut v);
-        v
-    };
-    let mut pv = host(p);
-    let gv = host(g);
+    // `host_vec` is a memcpy (dfdx's `as_vec` walks the tensor element by element).
+    let mut pv = host_vec(p);
+    let gv = host_vec(g);
     let mut bv = if s.momentum != 0.0 {
-        host(buf)
+        host_vec(buf)
     } else {
         Vec::new()
     };

@@ -50,7 +50,7 @@ pub struct BnBatchStats {
 }
 
 /// Copies a contiguous tensor's contents into a new `Vec` (a memcpy).
-fn host_vec<S: Shape>(t: &Tensor<S, f32, Cpu>) -> Vec<f32> {
+pub(crate) fn host_vec<S: Shape>(t: &Tensor<S, f32, Cpu>) -> Vec<f32> {
     let mut v = vec![0.0f32; t.shape().num_elements()];
     t.copy_into(&mut v);
     v
