@@ -1,14 +1,16 @@
 //! Convolution as im2col + GEMM, batch-parallel with rayon; backward through col2im.
 //!
 //! Per image: `y[c_out × P] = W[c_out × K] · col[K × P] + b`, with `K = c_in·k²` and `P` output
-//! pixels. The backward pass recomputes `col` (cheaper than keeping `B·K·P` floats alive), and
-//! sums weight gradients over fixed groups of images in a fixed order, so results do not depend
-//! on the number of threads.
+//! pixels. The backward pass recomputes `col` (cheaper than keeping `B·K·P` floats alive) or,
+//! where that is faster, takes the weight gradient from shifted views of the image (see
+//! [`ShiftedWeightGrad`]); it sums weight gradients over fixed groups of images in a fixed
+//! order, so results do not depend on the number of threads.
 
 use rayon::prelude::*;
 
 use super::batchnorm::{plane_moments, Moments};
 use super::gemm::{sgemm, MatRef};
+use super::shifted_wgrad::ShiftedWeightGrad;
 use crate::nn::geometry::Conv2dGeometry;
 
 /// Images per backward work item (fixed, so the summation order is thread-count independent).
@@ -210,6 +212,13 @@ pub(crate) fn map_outputs(
     out
 }
 
+/// Where a backward work item builds its images' weight gradients: a patch matrix per image,
+/// or the shifted views of [`ShiftedWeightGrad`] (chosen per geometry by its `suits`).
+enum WeightGradBuf {
+    Patches(Vec<f32>),
+    Shifted(ShiftedWeightGrad),
+}
+
 /// Backward convolution: adds `dL/dW`, `dL/db` and (if given) `dL/dx` into the buffers.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
@@ -226,6 +235,8 @@ pub(crate) fn backward(
     let (p, k, img) = (oh * ow, g.patch_len(), g.c_in * h * w);
     let batch = x.len() / img;
     let groups = batch.div_ceil(GROUP);
+    let shifted = ShiftedWeightGrad::suits(g, (oh, ow));
+    let dx_wanted = dx.is_some();
     let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
         Some(d) => d.chunks_mut(GROUP * img).map(Some).collect(),
         None => (0..groups).map(|_| None).collect(),
@@ -234,27 +245,44 @@ pub(crate) fn backward(
         .into_par_iter()
         .enumerate()
         .map_init(
-            || (vec![0.0f32; k * p], vec![0.0f32; k * p]),
-            |(col, dcol), (gi, mut dxc)| {
+            || {
+                let wgrad = if shifted {
+                    WeightGradBuf::Shifted(ShiftedWeightGrad::new(g, (h, w)))
+                } else {
+                    WeightGradBuf::Patches(vec![0.0f32; k * p])
+                };
+                let dcol = if dx_wanted {
+                    vec![0.0f32; k * p]
+                } else {
+                    Vec::new()
+                };
+                (wgrad, dcol)
+            },
+            |(wgrad, dcol), (gi, mut dxc)| {
                 let mut dw = vec![0.0f32; g.weight_len()];
                 let mut db = vec![0.0f32; g.c_out];
                 let end = ((gi + 1) * GROUP).min(batch);
                 for (local, bi) in (gi * GROUP..end).enumerate() {
                     let xi = &x[bi * img..(bi + 1) * img];
                     let dyi = &dy[bi * g.c_out * p..(bi + 1) * g.c_out * p];
-                    im2col(g, (h, w), xi, col);
-                    // dW[c_out × K] += dy[c_out × P] · colᵀ[P × K]
                     let dyv = MatRef {
                         data: dyi,
                         rs: p,
                         cs: 1,
                     };
-                    let colt = MatRef {
-                        data: col,
-                        rs: 1,
-                        cs: p,
-                    };
-                    sgemm((g.c_out, k, p), &mut dw, k, true, dyv, colt);
+                    match wgrad {
+                        WeightGradBuf::Shifted(sw) => sw.add_image(xi, dyi),
+                        WeightGradBuf::Patches(col) => {
+                            im2col(g, (h, w), xi, col);
+                            // dW[c_out × K] += dy[c_out × P] · colᵀ[P × K]
+                            let colt = MatRef {
+                                data: col,
+                                rs: 1,
+                                cs: p,
+                            };
+                            sgemm((g.c_out, k, p), &mut dw, k, true, dyv, colt);
+                        }
+                    }
                     for (co, row) in dyi.chunks(p).enumerate() {
                         db[co] += row.iter().sum::<f32>();
                     }
@@ -269,6 +297,9 @@ pub(crate) fn backward(
                         col2im_add(g, (h, w), dcol, &mut dxc[local * img..(local + 1) * img]);
                     }
                 }
+                if let WeightGradBuf::Shifted(sw) = wgrad {
+                    sw.drain_into(&mut dw);
+                }
                 (dw, db)
             },
         )
@@ -276,5 +307,52 @@ pub(crate) fn backward(
     for (dw, db) in partials {
         dweight.iter_mut().zip(&dw).for_each(|(a, b)| *a += b);
         dbias.iter_mut().zip(&db).for_each(|(a, b)| *a += b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backward_takes_the_shifted_route_where_it_suits_and_agrees_with_the_patch_route() {
+        let g = Conv2dGeometry {
+            c_in: 8,
+            c_out: 3,
+            kernel: 3,
+            pad: 1,
+        };
+        let (h, w, batch) = (16, 16, GROUP + 3);
+        assert!(ShiftedWeightGrad::suits(&g, (h, w)));
+        let val = |i: usize, m: usize| ((i * 7919) % m) as f32 / m as f32 - 0.5;
+        let x: Vec<f32> = (0..batch * 8 * h * w).map(|i| val(i, 97)).collect();
+        let dy: Vec<f32> = (0..batch * 3 * h * w).map(|i| val(i, 89)).collect();
+        let weight: Vec<f32> = (0..g.weight_len()).map(|i| val(i, 83)).collect();
+        let (mut dw, mut db) = (vec![0.0; g.weight_len()], vec![0.0; 3]);
+        backward(&g, (h, w), &x, &weight, &dy, None, &mut dw, &mut db);
+        // The patch route, one image at a time.
+        let (k, p) = (g.patch_len(), h * w);
+        let mut want = vec![0.0f32; g.weight_len()];
+        let mut col = vec![0.0f32; k * p];
+        for (xi, dyi) in x.chunks(8 * h * w).zip(dy.chunks(3 * p)) {
+            im2col(&g, (h, w), xi, &mut col);
+            let dyv = MatRef {
+                data: dyi,
+                rs: p,
+                cs: 1,
+            };
+            let colt = MatRef {
+                data: &col,
+                rs: 1,
+                cs: p,
+            };
+            sgemm((3, k, p), &mut want, k, true, dyv, colt);
+        }
+        for (i, (a, b)) in dw.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                "dw[{i}]: {a} vs {b}"
+            );
+        }
     }
 }

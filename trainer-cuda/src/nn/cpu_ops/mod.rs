@@ -11,6 +11,7 @@ mod gemm;
 mod im2col_conv;
 mod linear;
 mod maxpool;
+mod shifted_wgrad;
 
 use dfdx::prelude::*;
 
