@@ -65,23 +65,32 @@ fn a_few_sgd_steps_reduce_the_loss_for_every_model_and_backend() {
 
 #[test]
 fn fast_and_generic_backends_train_alike() {
-    let input = (1, 8, 8);
-    let (x, y) = batch(8, 64, 4, 5);
-    let mut a = net(ModelKind::MnistCnn, SGD, Backend::Fast, input);
-    let mut b = net(ModelKind::MnistCnn, SGD, Backend::Generic, input);
-    assert_eq!(a.snapshot(), b.snapshot(), "same seed, same initial state");
-    for step in 0..4 {
-        let la = a.train_step(&x, &y, 0.05, Some(0.9)).unwrap();
-        let lb = b.train_step(&x, &y, 0.05, Some(0.9)).unwrap();
-        assert!(
-            (la - lb).abs() < 1e-4 * (1.0 + la.abs()),
-            "step {step}: {la} vs {lb}"
-        );
-    }
-    for (ta, tb) in a.snapshot().tensors.iter().zip(&b.snapshot().tensors) {
-        assert_eq!(ta.name, tb.name);
-        for (va, vb) in ta.data.iter().zip(&tb.data) {
-            assert!((va - vb).abs() < 1e-4, "{}: {va} vs {vb}", ta.name);
+    // Every model; resnet-small at 16×16 so that its 16-channel convolutions take the shifted
+    // weight-gradient route (at least 256 output pixels), and its residual joins the fused op.
+    for (kind, input) in [
+        (ModelKind::MnistCnn, (1, 8, 8)),
+        (ModelKind::Mlp, (1, 8, 8)),
+        (ModelKind::ResNetSmall, (3, 16, 16)),
+        (ModelKind::ResNetMnist, (1, 8, 8)),
+    ] {
+        let per = input.0 * input.1 * input.2;
+        let (x, y) = batch(8, per, 4, 5);
+        let mut a = net(kind, SGD, Backend::Fast, input);
+        let mut b = net(kind, SGD, Backend::Generic, input);
+        assert_eq!(a.snapshot(), b.snapshot(), "same seed, same initial state");
+        for step in 0..4 {
+            let la = a.train_step(&x, &y, 0.05, Some(0.9)).unwrap();
+            let lb = b.train_step(&x, &y, 0.05, Some(0.9)).unwrap();
+            assert!(
+                (la - lb).abs() < 1e-4 * (1.0 + la.abs()),
+                "{kind} step {step}: {la} vs {lb}"
+            );
+        }
+        for (ta, tb) in a.snapshot().tensors.iter().zip(&b.snapshot().tensors) {
+            assert_eq!(ta.name, tb.name);
+            for (va, vb) in ta.data.iter().zip(&tb.data) {
+                assert!((va - vb).abs() < 1e-4, "{kind} {}: {va} vs {vb}", ta.name);
+            }
         }
     }
 }

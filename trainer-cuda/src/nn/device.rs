@@ -56,6 +56,16 @@ pub trait NnDevice: Device<f32> {
         sgd_generic(p, g, buf, step);
     }
 
+    /// The residual join `relu(y + skip)`.
+    fn nn_add_relu<T: Tape<f32, Self>>(
+        fast: bool,
+        y: Tensor<Shape4, f32, Self, T>,
+        skip: Tensor<Shape4, f32, Self, T>,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        let _ = fast;
+        (y + skip).relu()
+    }
+
     /// 2×2 stride-2 max-pooling.
     fn nn_max_pool2<T: Tape<f32, Self>>(
         fast: bool,
@@ -197,6 +207,18 @@ impl NnDevice for Cpu {
             cpu_ops::linear(x, weight, bias, relu, input_grad)
         } else {
             generic::linear(x, weight, bias, relu)
+        }
+    }
+
+    fn nn_add_relu<T: Tape<f32, Self>>(
+        fast: bool,
+        y: Tensor<Shape4, f32, Self, T>,
+        skip: Tensor<Shape4, f32, Self, T>,
+    ) -> Tensor<Shape4, f32, Self, T> {
+        if fast {
+            cpu_ops::add_relu(y, skip)
+        } else {
+            (y + skip).relu()
         }
     }
 

@@ -411,7 +411,7 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
                 let t = img(x);
                 let skip = t.retaped::<T>();
                 let y = img(forward(body, ctx, Act::Img(t)));
-                Act::Img((y + skip).relu())
+                Act::Img(D::nn_add_relu(ctx.fast, y, skip))
             }
         };
     }

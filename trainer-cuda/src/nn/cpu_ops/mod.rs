@@ -11,11 +11,13 @@ mod gemm;
 mod im2col_conv;
 mod linear;
 mod maxpool;
+mod residual;
 mod shifted_wgrad;
 
 use dfdx::prelude::*;
 
 pub use linear::linear;
+pub use residual::add_relu;
 
 use super::geometry::{Conv2dGeometry, Shape4};
 use super::profile::{timed, Phase, Span};
