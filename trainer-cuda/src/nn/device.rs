@@ -109,62 +109,64 @@ pub trait NnDevice: Device<f32> {
     }
 
     /// An eval-mode CNN block: conv → batch norm with running statistics → optional ReLU →
-    /// 2×2 max-pool. The fast CPU op fuses them image by image; the default chains them.
+    /// optional 2×2 max-pool. The fast CPU op fuses them image by image; the default chains them.
     #[allow(clippy::too_many_arguments)]
-    fn nn_conv_bn_pool_eval<T: Tape<f32, Self>>(
+    fn nn_conv_bn_eval<T: Tape<f32, Self>>(
         fast: bool,
         x: Tensor<Shape4, f32, Self, T>,
         conv: ParamPair<'_, Self>,
         g: &Conv2dGeometry,
         bn: ParamPair<'_, Self>,
         running: ParamPair<'_, Self>,
-        eps: f32,
-        relu: bool,
+        (eps, relu, pool): (f32, bool, bool),
     ) -> Tensor<Shape4, f32, Self, T> {
         let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, true);
         let y = Self::nn_batch_norm2d_eval(fast, y, bn, running, eps, relu);
-        Self::nn_max_pool2(fast, y)
+        if pool {
+            Self::nn_max_pool2(fast, y)
+        } else {
+            y
+        }
     }
 
-    /// A train-mode CNN block: conv → batch norm → optional ReLU → 2×2 max-pool; returns the
-    /// batch-norm statistics. The fast CPU op fuses the three; the default chains them.
+    /// A train-mode CNN block: conv → batch norm → optional ReLU → optional 2×2 max-pool;
+    /// returns the batch-norm statistics. The fast CPU op fuses them; the default chains them.
     #[allow(clippy::too_many_arguments)]
-    fn nn_conv_bn_pool_train<T: Tape<f32, Self>>(
+    fn nn_conv_bn_train<T: Tape<f32, Self>>(
         fast: bool,
         x: Tensor<Shape4, f32, Self, T>,
         conv: ParamPair<'_, Self>,
         g: &Conv2dGeometry,
         input_grad: bool,
         bn: ParamPair<'_, Self>,
-        eps: f32,
-        relu: bool,
+        (eps, relu, pool): (f32, bool, bool),
     ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
         let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, input_grad);
         let (y, stats) = Self::nn_batch_norm2d_train(fast, y, bn.0, bn.1, eps, relu);
-        (Self::nn_max_pool2(fast, y), stats)
+        let y = if pool { Self::nn_max_pool2(fast, y) } else { y };
+        (y, stats)
     }
 }
 
 impl NnDevice for Cpu {
     const HAS_FAST_OPS: bool = true;
 
-    fn nn_conv_bn_pool_eval<T: Tape<f32, Self>>(
+    fn nn_conv_bn_eval<T: Tape<f32, Self>>(
         fast: bool,
         x: Tensor<Shape4, f32, Self, T>,
         conv: ParamPair<'_, Self>,
         g: &Conv2dGeometry,
         bn: ParamPair<'_, Self>,
         running: ParamPair<'_, Self>,
-        eps: f32,
-        relu: bool,
+        (eps, relu, pool): (f32, bool, bool),
     ) -> Tensor<Shape4, f32, Self, T> {
         // The fused op records no backward pass: eval mode is for inference only.
         if !fast || T::OWNS_TAPE {
             let y = Self::nn_conv2d(fast, x, conv.0, conv.1, g, true);
             let y = Self::nn_batch_norm2d_eval(fast, y, bn, running, eps, relu);
-            return Self::nn_max_pool2(fast, y);
+            return if pool { Self::nn_max_pool2(fast, y) } else { y };
         }
-        cpu_ops::conv_bn_pool_eval(x, conv, g, bn, running, eps, relu)
+        cpu_ops::conv_bn_block_eval(x, conv, g, bn, running, eps, relu, pool)
     }
 
     fn nn_conv2d<T: Tape<f32, Self>>(
@@ -271,24 +273,23 @@ impl NnDevice for Cpu {
         cpu_ops::batch_norm2d_eval(x, (gamma, beta), (mean, var), eps, relu)
     }
 
-    fn nn_conv_bn_pool_train<T: Tape<f32, Self>>(
+    fn nn_conv_bn_train<T: Tape<f32, Self>>(
         fast: bool,
         x: Tensor<Shape4, f32, Self, T>,
         conv: ParamPair<'_, Self>,
         g: &Conv2dGeometry,
         input_grad: bool,
         bn: ParamPair<'_, Self>,
-        eps: f32,
-        relu: bool,
+        (eps, relu, pool): (f32, bool, bool),
     ) -> (Tensor<Shape4, f32, Self, T>, generic::BnTensors<Self>) {
         if !fast {
             let y = generic::conv2d(x, conv.0, conv.1, g);
             let (y, stats) = generic::batch_norm2d_train(y, bn.0, bn.1, eps);
             let y = if relu { y.relu() } else { y };
-            return (generic::max_pool2(y), stats);
+            return (if pool { generic::max_pool2(y) } else { y }, stats);
         }
         let dev = x.device().clone();
-        let (y, s) = cpu_ops::conv_bn_pool(x, conv, g, input_grad, bn, eps, relu);
+        let (y, s) = cpu_ops::conv_bn_block(x, conv, g, input_grad, bn, eps, relu, pool);
         let c = s.mean.len();
         let stats = generic::BnTensors {
             mean: dev.tensor_from_vec(s.mean, (c,)),

@@ -65,14 +65,18 @@ pub(crate) enum Layer {
     Linear(LinearLayer),
     /// `relu(body(x) + x)`
     Residual(Vec<Layer>),
-    /// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op (fused on the CPU, in
-    /// training and in evaluation): what [`fuse`] makes of those three layers when the
-    /// model is built.
-    ConvBnPool(ConvLayer, BnLayer),
+    /// Conv → batch norm (→ ReLU) (→ 2×2 max pool) as one block op (fused on the CPU, in
+    /// training and in evaluation): what [`fuse`] makes of those layers when the model is
+    /// built.
+    ConvBn {
+        conv: ConvLayer,
+        bn: BnLayer,
+        pool: bool,
+    },
 }
 
-/// The layer list the interpreter runs: every conv → batch norm → max pool becomes one
-/// [`Layer::ConvBnPool`] and every linear → ReLU one [`Layer::Linear`] with its ReLU, inside
+/// The layer list the interpreter runs: every conv → batch norm (→ max pool) becomes one
+/// [`Layer::ConvBn`] and every linear → ReLU one [`Layer::Linear`] with its ReLU, inside
 /// residual bodies too. Chosen once, when the model is built.
 pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
     let mut out = Vec::with_capacity(layers.len());
@@ -85,7 +89,19 @@ pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
                 match (rest.next(), rest.next()) {
                     (Some(Layer::BatchNorm(bn)), Some(Layer::MaxPool2)) => {
                         it = rest;
-                        Layer::ConvBnPool(conv, bn)
+                        Layer::ConvBn {
+                            conv,
+                            bn,
+                            pool: true,
+                        }
+                    }
+                    (Some(Layer::BatchNorm(bn)), _) => {
+                        it.next();
+                        Layer::ConvBn {
+                            conv,
+                            bn,
+                            pool: false,
+                        }
                     }
                     _ => Layer::Conv(conv),
                 }
@@ -304,44 +320,35 @@ fn update_running<D: NnDevice>(running: &mut Running<D>, stats: generic::BnTenso
     running.1 = running.1.clone() * (1.0 - BN_MOMENTUM) + stats.var * (BN_MOMENTUM * unbias);
 }
 
-/// Conv → batch norm (→ ReLU) → 2×2 max pool as one block op; in training the batch's
+/// Conv → batch norm (→ ReLU) (→ 2×2 max pool) as one block op; in training the batch's
 /// statistics also update the running ones.
-fn conv_bn_pool<D: NnDevice, T: Tape<f32, D>>(
+fn conv_bn<D: NnDevice, T: Tape<f32, D>>(
     ctx: &mut Ctx<'_, D>,
     t: Tensor<Shape4, f32, D, T>,
-    c: &ConvLayer,
-    bn: &BnLayer,
+    (c, bn): (&ConvLayer, &BnLayer),
+    pool: bool,
 ) -> Act<D, T> {
     let conv = (&ctx.params[c.w], &ctx.params[c.b]);
     let affine = (&ctx.params[bn.gamma], &ctx.params[bn.beta]);
+    let flags = (BN_EPS, bn.relu, pool);
     if ctx.train {
         let (bsz, _, h, wd) = *t.shape();
         let (oh, ow) =
             c.g.out_hw(h, wd)
                 .expect("shapes are checked by SpecBuilder");
-        let (y, s) = D::nn_conv_bn_pool_train(
-            ctx.fast,
-            t,
-            conv,
-            &c.g,
-            c.input_grad,
-            affine,
-            BN_EPS,
-            bn.relu,
-        );
+        let (y, s) = D::nn_conv_bn_train(ctx.fast, t, conv, &c.g, c.input_grad, affine, flags);
         update_running(&mut ctx.running[bn.stats], s, bsz * oh * ow);
         Act::Img(y)
     } else {
         let (rm, rv) = &ctx.running[bn.stats];
-        Act::Img(D::nn_conv_bn_pool_eval(
+        Act::Img(D::nn_conv_bn_eval(
             ctx.fast,
             t,
             conv,
             &c.g,
             affine,
             (rm, rv),
-            BN_EPS,
-            bn.relu,
+            flags,
         ))
     }
 }
@@ -379,7 +386,7 @@ pub(crate) fn forward<D: NnDevice, T: Tape<f32, D>>(
 ) -> Act<D, T> {
     for layer in layers {
         x = match layer {
-            Layer::ConvBnPool(conv, bn) => conv_bn_pool(ctx, img(x), conv, bn),
+            Layer::ConvBn { conv, bn, pool } => conv_bn(ctx, img(x), (conv, bn), *pool),
             Layer::Conv(c) => Act::Img(D::nn_conv2d(
                 ctx.fast,
                 img(x),
@@ -432,14 +439,14 @@ pub(crate) fn matmul_flops(
     let (mut fwd, mut train) = (0u64, 0u64);
     for layer in layers {
         match layer {
-            Layer::Conv(conv) | Layer::ConvBnPool(conv, _) => {
+            Layer::Conv(conv) | Layer::ConvBn { conv, .. } => {
                 let g = &conv.g;
                 let (oh, ow) = g.out_hw(h, w).unwrap_or((0, 0));
                 let f = 2 * (g.c_out * g.patch_len() * oh * ow) as u64;
                 fwd += f;
                 train += if conv.input_grad { 3 * f } else { 2 * f };
                 (c, h, w) = (g.c_out, oh, ow);
-                if matches!(layer, Layer::ConvBnPool(..)) {
+                if matches!(layer, Layer::ConvBn { pool: true, .. }) {
                     (h, w) = (h / 2, w / 2);
                 }
             }

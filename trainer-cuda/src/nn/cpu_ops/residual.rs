@@ -49,10 +49,9 @@ pub fn add_relu<T: Tape<f32, Cpu>>(
             let dout = take_grad(grads, &out_g)?;
             for t in [&y_g, &s_g] {
                 let mut d = take_grad(grads, t)?;
-                for ((d, g), m) in d.iter_mut().zip(&dout).zip(&mask) {
-                    if *m != 0 {
-                        *d += g;
-                    }
+                // A select, not a branch, so the loop vectorises.
+                for ((d, &g), &m) in d.iter_mut().zip(&dout).zip(&mask) {
+                    *d += if m != 0 { g } else { 0.0 };
                 }
                 put_grad(grads, t, d)?;
             }
