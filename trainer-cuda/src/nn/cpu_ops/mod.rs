@@ -103,7 +103,7 @@ struct ConvSaved<'a> {
 }
 
 /// Accumulates a convolution's weight, bias and (when wanted) input gradients for the output
-/// gradient `dy` into `grads`: the backward half shared by [`conv2d`] and [`conv_bn_pool`].
+/// gradient `dy` into `grads`: the backward half shared by [`conv2d`] and [`conv_bn_block`].
 fn conv_backward(grads: &mut Grads, saved: &ConvSaved<'_>, dy: &[f32]) -> Result<(), CpuError> {
     let mut dw = take_grad(grads, saved.weight_tensor)?;
     let mut db = take_grad(grads, saved.bias_tensor)?;
