@@ -29,17 +29,16 @@ pub fn add_relu<T: Tape<f32, Cpu>>(
     let mut out = host_vec(&y);
     let mut sv = vec![0.0f32; out.len()];
     skip.copy_into(&mut sv);
-    let mut mask = Vec::new();
-    if T::OWNS_TAPE {
-        mask.reserve_exact(out.len());
-    }
     for (o, s) in out.iter_mut().zip(&sv) {
-        let v = *o + s;
-        *o = v.max(0.0);
-        if T::OWNS_TAPE {
-            mask.push(u8::from(v > 0.0));
-        }
+        *o = (*o + s).max(0.0);
     }
+    // `relu(v) > 0` exactly where `v > 0`: the mask comes from the output, in its own
+    // (vectorisable) pass.
+    let mask: Vec<u8> = if T::OWNS_TAPE {
+        out.iter().map(|&v| u8::from(v > 0.0)).collect()
+    } else {
+        Vec::new()
+    };
     drop(sv);
     let out = y.device().tensor_from_vec(out, shape);
     if T::OWNS_TAPE {
