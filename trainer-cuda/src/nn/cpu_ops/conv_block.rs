@@ -6,7 +6,7 @@
 use dfdx::prelude::*;
 
 use super::{
-    batchnorm, bn_name, bn_relu_pool, contiguous, conv_backward, eval_affine, host_vec,
+    batchnorm, bn_name, bn_relu_pool, contiguous, conv_backward, conv_name, eval_affine, host_vec,
     im2col_conv, maxpool, param_vec, put_grad, take_grad, BnBatchStats, ConvSaved, ParamPair,
 };
 use crate::nn::geometry::{Conv2dGeometry, Shape4};
@@ -14,7 +14,7 @@ use crate::nn::profile::{Phase, Span};
 
 fn block_name(g: &Conv2dGeometry, (h, w): (usize, usize), bn: &str, pool: bool) -> String {
     let tail = if pool { " + pool" } else { "" };
-    format!("conv {}→{} {h}×{w} + {bn}{tail}", g.c_in, g.c_out)
+    format!("{} + {bn}{tail}", conv_name(g, (h, w)))
 }
 
 /// An eval-mode CNN block in one op: convolution → batch norm with running statistics
