@@ -5,12 +5,15 @@
 //!
 //! * [`generic`]: layers made of dfdx ops (`gather` + `matmul` convolution, `reshape` + `max`
 //!   pooling, batch norm from reductions), so they run on any dfdx device, CUDA included.
-//! * fast CPU ops (`cpu_ops`): im2col + GEMM convolution, argmax max-pooling and a fused
-//!   batch-norm + ReLU, rayon-parallel, recorded on dfdx's public tape API. [`Cpu`] uses them by
-//!   default ([`Backend::Fast`]); [`Backend::Generic`] forces the generic layers for comparison.
+//! * fast CPU ops (`cpu_ops`): im2col + GEMM convolution (its weight gradient through shifted
+//!   views where that is faster), argmax max-pooling, batch norm + ReLU, conv + batch norm
+//!   (+ ReLU) (+ max-pool) as one block op, the residual join `relu(y + skip)`, linear layers on
+//!   `gemm` with bias and ReLU fused, rayon-parallel, recorded on dfdx's public tape API. [`Cpu`]
+//!   uses them by default ([`Backend::Fast`]); [`Backend::Generic`] forces the generic layers for
+//!   comparison.
 //!
-//! Everything else (linear layers, ReLU, loss, autodiff) is dfdx's. Optimisers are our own, on
-//! dfdx tensor ops, because dfdx keeps its optimiser state private and checkpoints must resume
+//! Everything else (a standalone ReLU, loss, autodiff) is dfdx's. Optimisers are our own, on
+//! dfdx tensor ops (SGD's update fused on the CPU), because dfdx keeps its optimiser state private and checkpoints must resume
 //! bit for bit. Call [`tune_allocator`] once at start-up (see [`alloc`](tune_allocator)).
 //!
 //! ```

@@ -1,7 +1,8 @@
 //! A CNN block in one op: convolution → batch norm (→ ReLU) (→ 2×2 max-pool), in training and
 //! in evaluation. The conv output never becomes a dfdx tensor: no host copy of it, no gradient
 //! buffer for it; the batch-norm statistics come from each image's plane moments, computed
-//! right after its convolution while it is in cache.
+//! right after its convolution while it is in cache. With the pool, the normalised activation
+//! is never stored whole either (in evaluation, not even the conv output).
 
 use dfdx::prelude::*;
 
@@ -18,8 +19,8 @@ fn block_name(g: &Conv2dGeometry, (h, w): (usize, usize), bn: &str, pool: bool) 
 }
 
 /// An eval-mode CNN block in one op: convolution → batch norm with running statistics
-/// `(mean, var)` → optional ReLU → optional 2×2 max-pool, image by image, so the conv output is
-/// never stored whole. Equal to [`conv2d`](super::conv2d),
+/// `(mean, var)` → optional ReLU → optional 2×2 max-pool, image by image (with the pool, the
+/// conv output is never stored whole). Equal to [`conv2d`](super::conv2d),
 /// [`batch_norm2d_eval`](super::batch_norm2d_eval) and [`max_pool2`](super::max_pool2) in
 /// sequence (the same arithmetic). Records no backward pass (for inference: callers use it
 /// without a tape).
@@ -312,7 +313,7 @@ mod tests {
             dev.tensor_from_vec(v, (4,))
         };
         let (gamma, var) = (plus(16, 1.5), plus(17, 1.2));
-        for (relu, pool) in [(true, true), (false, true), (true, false)] {
+        for (relu, pool) in [(true, true), (false, true), (true, false), (false, false)] {
             let fused = conv_bn_block_eval(
                 x.clone(),
                 (&w, &b),

@@ -323,7 +323,7 @@ mod tests {
             pad: 1,
         };
         let (h, w, batch) = (16, 16, GROUP + 3);
-        assert!(ShiftedWeightGrad::suits(&g, (h, w)));
+        assert!(ShiftedWeightGrad::suits(&g, g.out_hw(h, w).unwrap()));
         let val = |i: usize, m: usize| ((i * 7919) % m) as f32 / m as f32 - 0.5;
         let x: Vec<f32> = (0..batch * 8 * h * w).map(|i| val(i, 97)).collect();
         let dy: Vec<f32> = (0..batch * 3 * h * w).map(|i| val(i, 89)).collect();
@@ -353,6 +353,47 @@ mod tests {
                 (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
                 "dw[{i}]: {a} vs {b}"
             );
+        }
+    }
+
+    #[test]
+    fn backward_gives_the_same_bits_on_any_thread_count() {
+        // Both weight-gradient routes: 8 channels at 16×16 (shifted), 3 channels (patches).
+        for c_in in [8, 3] {
+            let g = Conv2dGeometry {
+                c_in,
+                c_out: 4,
+                kernel: 3,
+                pad: 1,
+            };
+            let (h, w, batch) = (16, 16, 2 * GROUP + 1);
+            let val = |i: usize, m: usize| ((i * 7919) % m) as f32 / m as f32 - 0.5;
+            let x: Vec<f32> = (0..batch * c_in * h * w).map(|i| val(i, 97)).collect();
+            let dy: Vec<f32> = (0..batch * 4 * h * w).map(|i| val(i, 89)).collect();
+            let weight: Vec<f32> = (0..g.weight_len()).map(|i| val(i, 83)).collect();
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut dx = vec![0.0f32; x.len()];
+                let (mut dw, mut db) = (vec![0.0f32; g.weight_len()], vec![0.0f32; 4]);
+                pool.install(|| {
+                    backward(
+                        &g,
+                        (h, w),
+                        &x,
+                        &weight,
+                        &dy,
+                        Some(&mut dx),
+                        &mut dw,
+                        &mut db,
+                    );
+                });
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                (bits(&dx), bits(&dw), bits(&db))
+            };
+            assert_eq!(run(1), run(3), "c_in {c_in}");
         }
     }
 }

@@ -45,7 +45,8 @@ pub fn sgemm_rate_gflops(n: usize, runs: usize) -> f64 {
     gemm::square_rate_gflops(n, runs)
 }
 
-/// Batch-norm statistics returned by [`batch_norm2d_train`]: per-channel mean and biased variance.
+/// Batch-norm statistics returned by [`batch_norm2d_train`] and [`conv_bn_block`]: per-channel
+/// mean and biased variance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BnBatchStats {
     /// Mean per channel.

@@ -33,11 +33,12 @@ pub(crate) struct ShiftedWeightGrad {
 }
 
 impl ShiftedWeightGrad {
-    /// Whether this route is the faster one for a geometry with `(oh, ow)` outputs: with
-    /// many output pixels and channels (measured on one thread: 16→16 channels at 32×32 about
-    /// 4× faster, 32→32 at 16×16 about 2×; 64→64 at 8×8 and 3 input channels slower).
+    /// Whether this route is the faster one for a geometry with `(oh, ow)` outputs: at least 8
+    /// input channels and 256 output pixels (measured on one thread: 16→16 channels at 32×32
+    /// about 4× faster, 32→32 at 16×16 about 2×; 64→64 at 8×8 and 3 input channels slower).
+    /// A speed choice only: both routes give the same gradient up to rounding.
     pub(crate) fn suits(g: &Conv2dGeometry, (oh, ow): (usize, usize)) -> bool {
-        g.c_in >= 8 && oh * ow >= 256
+        g.kernel >= 1 && g.c_in >= 8 && oh * ow >= 256
     }
 
     pub(crate) fn new(g: &Conv2dGeometry, (h, w): (usize, usize)) -> Self {
@@ -144,11 +145,14 @@ mod tests {
 
     #[test]
     fn equals_the_naive_weight_gradient_summed_over_images() {
-        // Odd sizes, a 5×5 kernel, no padding, and more than one image per drain.
+        // Odd sizes, 5×5 kernels with and without padding, no padding, a 1×1 kernel, and more
+        // than one image per drain.
         for (c_in, c_out, kernel, pad, (h, w)) in [
             (3, 4, 3, 1, (5, 7)),
             (2, 3, 5, 2, (6, 4)),
             (4, 2, 3, 0, (5, 6)),
+            (2, 2, 5, 0, (7, 6)),
+            (3, 2, 1, 0, (4, 5)),
         ] {
             let g = Conv2dGeometry {
                 c_in,
