@@ -85,25 +85,12 @@ pub(crate) fn fuse(layers: Vec<Layer>) -> Vec<Layer> {
         out.push(match layer {
             Layer::Residual(body) => Layer::Residual(fuse(body)),
             Layer::Conv(conv) => {
-                let mut rest = it.clone();
-                match (rest.next(), rest.next()) {
-                    (Some(Layer::BatchNorm(bn)), Some(Layer::MaxPool2)) => {
-                        it = rest;
-                        Layer::ConvBn {
-                            conv,
-                            bn,
-                            pool: true,
-                        }
-                    }
-                    (Some(Layer::BatchNorm(bn)), _) => {
-                        it.next();
-                        Layer::ConvBn {
-                            conv,
-                            bn,
-                            pool: false,
-                        }
-                    }
-                    _ => Layer::Conv(conv),
+                let is_bn = |l: &Layer| matches!(l, Layer::BatchNorm(_));
+                if let Some(Layer::BatchNorm(bn)) = it.next_if(is_bn) {
+                    let pool = it.next_if(|l| matches!(l, Layer::MaxPool2)).is_some();
+                    Layer::ConvBn { conv, bn, pool }
+                } else {
+                    Layer::Conv(conv)
                 }
             }
             Layer::Linear(lin) if matches!(it.peek(), Some(Layer::Relu)) => {
