@@ -7,8 +7,8 @@
 use dfdx::prelude::*;
 
 use super::{
-    batchnorm, bn_name, bn_relu_pool, contiguous, conv_backward, conv_name, eval_affine, host_vec,
-    im2col_conv, maxpool, param_vec, put_grad, take_grad, BnBatchStats, ConvSaved, ParamPair,
+    batchnorm, bn_name, bn_relu_pool, contiguous, conv_name, eval_affine, host_vec, im2col_conv,
+    maxpool, param_vec, put_grad, take_grad, BnBatchStats, ConvSaved, ParamPair,
 };
 use crate::nn::geometry::{Conv2dGeometry, Shape4};
 use crate::nn::profile::{Phase, Span};
@@ -128,8 +128,8 @@ pub fn conv_bn_block<T: Tape<f32, Cpu>>(
         var: stats.var.clone(),
     };
     if T::OWNS_TAPE {
-        let (x_g, out_g, g) = (x.clone(), out.clone(), *g);
-        let (w_g, b_g) = (weight.clone(), bias.clone());
+        let saved = ConvSaved::new(&x, (weight, bias), g, (xv, wv), input_grad);
+        let (out_g, g) = (out.clone(), *g);
         let (gm_g, bt_g) = (gamma.clone(), beta.clone());
         tape.add_backward_op(move |grads| {
             let _span = Span::new(Phase::Backward, name);
@@ -170,17 +170,7 @@ pub fn conv_bn_block<T: Tape<f32, Cpu>>(
             put_grad(grads, &gm_g, dgm)?;
             put_grad(grads, &bt_g, dbt)?;
             put_grad(grads, &out_g, dy)?;
-            let saved = ConvSaved {
-                g: &g,
-                hw: (h, w),
-                x: &xv,
-                weight: &wv,
-                x_tensor: &x_g,
-                weight_tensor: &w_g,
-                bias_tensor: &b_g,
-                input_grad,
-            };
-            conv_backward(grads, &saved, &dyc)
+            saved.backward(grads, &dyc)
         });
     }
     (out.put_tape(tape), public)

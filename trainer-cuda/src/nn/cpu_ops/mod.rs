@@ -89,46 +89,70 @@ fn put_grad<S: Shape>(
     Ok(())
 }
 
-/// What a convolution's backward pass needs from its forward pass: host copies of the
-/// input and weights, and the tensors whose gradients it accumulates.
-struct ConvSaved<'a> {
-    g: &'a Conv2dGeometry,
+/// What a convolution's backward pass keeps from its forward pass: host copies of the input
+/// and weights, and the tensors whose gradients it accumulates.
+struct ConvSaved {
+    g: Conv2dGeometry,
     hw: (usize, usize),
-    x: &'a [f32],
-    weight: &'a [f32],
-    x_tensor: &'a Tensor<Shape4, f32, Cpu>,
-    weight_tensor: &'a Tensor<(usize,), f32, Cpu>,
-    bias_tensor: &'a Tensor<(usize,), f32, Cpu>,
+    x: Vec<f32>,
+    weight: Vec<f32>,
+    x_tensor: Tensor<Shape4, f32, Cpu>,
+    weight_tensor: Tensor<(usize,), f32, Cpu>,
+    bias_tensor: Tensor<(usize,), f32, Cpu>,
     /// Whether the input gradient is wanted (not for a first layer).
     input_grad: bool,
 }
 
-/// Accumulates a convolution's weight, bias and (when wanted) input gradients for the output
-/// gradient `dy` into `grads`: the backward half shared by [`conv2d`] and [`conv_bn_block`].
-fn conv_backward(grads: &mut Grads, saved: &ConvSaved<'_>, dy: &[f32]) -> Result<(), CpuError> {
-    let mut dw = take_grad(grads, saved.weight_tensor)?;
-    let mut db = take_grad(grads, saved.bias_tensor)?;
-    let mut dx = if saved.input_grad {
-        Some(take_grad(grads, saved.x_tensor)?)
-    } else {
-        None
-    };
-    im2col_conv::backward(
-        saved.g,
-        saved.hw,
-        saved.x,
-        saved.weight,
-        dy,
-        dx.as_deref_mut(),
-        &mut dw,
-        &mut db,
-    );
-    put_grad(grads, saved.weight_tensor, dw)?;
-    put_grad(grads, saved.bias_tensor, db)?;
-    if let Some(dx) = dx {
-        put_grad(grads, saved.x_tensor, dx)?;
+impl ConvSaved {
+    /// Keeps the forward pass's host copies `xv` (of `x`) and `wv` (of `weight`) for
+    /// [`ConvSaved::backward`].
+    fn new(
+        x: &Tensor<Shape4, f32, Cpu>,
+        (weight, bias): ParamPair<'_>,
+        g: &Conv2dGeometry,
+        (xv, wv): (Vec<f32>, Vec<f32>),
+        input_grad: bool,
+    ) -> Self {
+        let (_, _, h, w) = *x.shape();
+        Self {
+            g: *g,
+            hw: (h, w),
+            x: xv,
+            weight: wv,
+            x_tensor: x.clone(),
+            weight_tensor: weight.clone(),
+            bias_tensor: bias.clone(),
+            input_grad,
+        }
     }
-    Ok(())
+
+    /// Accumulates the weight, bias and (when wanted) input gradients for the output gradient
+    /// `dy` into `grads`: the backward half shared by [`conv2d`] and [`conv_bn_block`].
+    fn backward(&self, grads: &mut Grads, dy: &[f32]) -> Result<(), CpuError> {
+        let mut dw = take_grad(grads, &self.weight_tensor)?;
+        let mut db = take_grad(grads, &self.bias_tensor)?;
+        let mut dx = if self.input_grad {
+            Some(take_grad(grads, &self.x_tensor)?)
+        } else {
+            None
+        };
+        im2col_conv::backward(
+            &self.g,
+            self.hw,
+            &self.x,
+            &self.weight,
+            dy,
+            dx.as_deref_mut(),
+            &mut dw,
+            &mut db,
+        );
+        put_grad(grads, &self.weight_tensor, dw)?;
+        put_grad(grads, &self.bias_tensor, db)?;
+        if let Some(dx) = dx {
+            put_grad(grads, &self.x_tensor, dx)?;
+        }
+        Ok(())
+    }
 }
 
 /// Convolution (stride 1, zero padding) of an NCHW batch with flat weights `c_out·c_in·k²` and
@@ -162,21 +186,12 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
         },
     );
     if T::OWNS_TAPE {
-        let (x_g, w_g, b_g, out_g, g) = (x.clone(), weight.clone(), bias.clone(), out.clone(), *g);
+        let saved = ConvSaved::new(&x, (weight, bias), g, (xv, wv), input_grad);
+        let (out_g, g) = (out.clone(), *g);
         tape.add_backward_op(move |grads| {
             let _span = Span::new(Phase::Backward, || conv_name(&g, (h, w)));
             let dy = take_grad(grads, &out_g)?;
-            let saved = ConvSaved {
-                g: &g,
-                hw: (h, w),
-                x: &xv,
-                weight: &wv,
-                x_tensor: &x_g,
-                weight_tensor: &w_g,
-                bias_tensor: &b_g,
-                input_grad,
-            };
-            conv_backward(grads, &saved, &dy)?;
+            saved.backward(grads, &dy)?;
             put_grad(grads, &out_g, dy)
         });
     }
