@@ -136,18 +136,22 @@ impl Chart {
         {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             root.fill(&WHITE).map_err(plot_err)?;
+            // The title spans the whole width (legend column included), so a long one is
+            // not cut at the plot's edges.
+            let body = root
+                .titled(&self.title, ("sans-serif", 18))
+                .map_err(plot_err)?;
             let (plot, legend) = if self.legend_outside && width > 2 * LEGEND_WIDTH {
-                let (p, l) = root.split_horizontally(width - LEGEND_WIDTH);
+                let (p, l) = body.split_horizontally(width - LEGEND_WIDTH);
                 (p, Some(l))
             } else {
-                (root.clone(), None)
+                (body.clone(), None)
             };
             if let Some(area) = &legend {
                 self.draw_legend(area)?;
             }
             let mut builder = ChartBuilder::on(&plot);
             builder
-                .caption(&self.title, ("sans-serif", 20))
                 .margin(12)
                 .x_label_area_size(42)
                 .y_label_area_size(72);
@@ -284,7 +288,7 @@ impl Chart {
         area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     ) -> Result<()> {
         let font = ("sans-serif", 14).into_font();
-        let mut y = 48;
+        let mut y = 24;
         for (i, s) in self.series.iter().enumerate() {
             if s.name.is_empty() {
                 continue;

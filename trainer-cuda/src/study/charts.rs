@@ -6,7 +6,7 @@ use onecycle_core::finder::Suggestions;
 
 use crate::plot::{Chart, Series};
 use crate::study::report::StudyReport;
-use crate::study::show::show_epochs;
+use crate::study::show::{show_epochs, show_lr};
 use crate::study::Family;
 use crate::train::range_curve::{curve_chart, Curve};
 
@@ -73,7 +73,8 @@ impl StudyReport {
             .map(|&budget| {
                 let series = Family::ALL
                     .iter()
-                    .filter_map(|&f| {
+                    .enumerate()
+                    .filter_map(|(color, &f)| {
                         let run = if f.budget_aware() {
                             self.runs_of(f, 0).find(|x| x.budget == budget)
                         } else {
@@ -82,6 +83,8 @@ impl StudyReport {
                         Some(Series {
                             name: f.name().into(),
                             dots: true,
+                            // One colour per family in every chart, whichever families ran.
+                            color: Some(color),
                             // A budget-aware run is exactly this budget (its last
                             // evaluation may fall a rounded step past it); the constant
                             // lr's curve is cut at the budget.
@@ -153,7 +156,7 @@ impl StudyReport {
                 reference.family.name(),
                 show_epochs(budget),
                 ref_run.seed,
-                reference.lr
+                show_lr(reference.lr)
             ),
             points: ref_run.record.curve.clone(),
             dots: true,
