@@ -129,7 +129,7 @@ pub fn conv_bn_block<T: Tape<f32, Cpu>>(
     };
     if T::OWNS_TAPE {
         let saved = ConvSaved::new(&x, (weight, bias), g, (xv, wv), input_grad);
-        let (out_g, g) = (out.clone(), *g);
+        let out_g = out.clone();
         let (gm_g, bt_g) = (gamma.clone(), beta.clone());
         tape.add_backward_op(move |grads| {
             let _span = Span::new(Phase::Backward, name);
@@ -140,7 +140,7 @@ pub fn conv_bn_block<T: Tape<f32, Cpu>>(
                 // The conv output becomes its own gradient (`yc` is ours alone from here on).
                 bn_relu_pool::backward_in_place(
                     &mut yc,
-                    (g.c_out, oh, ow),
+                    (saved.g.c_out, oh, ow),
                     &gv,
                     &bv,
                     &stats,
@@ -155,7 +155,7 @@ pub fn conv_bn_block<T: Tape<f32, Cpu>>(
                 let mut dyc = vec![0.0f32; yc.len()];
                 batchnorm::backward(
                     &yc,
-                    (g.c_out, oh * ow),
+                    (saved.g.c_out, oh * ow),
                     &gv,
                     &bv,
                     &stats,

@@ -187,9 +187,9 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     );
     if T::OWNS_TAPE {
         let saved = ConvSaved::new(&x, (weight, bias), g, (xv, wv), input_grad);
-        let (out_g, g) = (out.clone(), *g);
+        let out_g = out.clone();
         tape.add_backward_op(move |grads| {
-            let _span = Span::new(Phase::Backward, || conv_name(&g, (h, w)));
+            let _span = Span::new(Phase::Backward, || conv_name(&saved.g, saved.hw));
             let dy = take_grad(grads, &out_g)?;
             saved.backward(grads, &dy)?;
             put_grad(grads, &out_g, dy)
